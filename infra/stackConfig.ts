@@ -1,0 +1,20 @@
+/**
+ * Reads the stack's config from the Pulumi engine and validates it with the
+ * pure model in ./config. Secretness comes from the engine: a key set with
+ * `pulumi config set --secret` is listed in PULUMI_CONFIG_SECRET_KEYS.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { parseStackConfig, StackConfig } from "./config";
+
+// isConfigSecret is exported by the SDK's runtime but left out of its typings.
+const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean };
+
+export function readStackConfig(): StackConfig {
+  if (typeof isConfigSecret !== "function") {
+    throw new Error("this @pulumi/pulumi no longer exports runtime isConfigSecret; update infra/stackConfig.ts");
+  }
+  const raw = pulumi.runtime.allConfig();
+  const secretKeys = new Set(Object.keys(raw).filter((key) => isConfigSecret(key)));
+  return parseStackConfig(raw, secretKeys);
+}
