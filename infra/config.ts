@@ -34,7 +34,6 @@ function isCidr(value: string): boolean {
   const family = isIP(address ?? "");
   return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
-const cidr = z.string().refine(isCidr, "expected a CIDR such as 10.0.0.0/24 or 2001:db8::/64");
 const ipv4Cidr = z.string().refine((v) => isCidr(v) && isIP(v.split("/")[0] ?? "") === 4, "expected an IPv4 CIDR such as 172.30.10.0/24");
 const addressOrCidr = z.string().refine((v) => isIP(v) !== 0 || isCidr(v), "expected an IP address or CIDR");
 const domain = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "expected a lowercase DNS name such as api.example.com");

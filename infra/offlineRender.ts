@@ -93,7 +93,7 @@ interface Monitor {
 }
 
 async function resolveSecretAware(value: pulumi.Input<unknown>): Promise<unknown> {
-  const output = pulumi.output(value);
+  const output = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>;
   const [plain, secret] = await Promise.all([
     new Promise<unknown>((resolve) => output.apply((v) => { resolve(v); return v; })),
     pulumi.isSecret(output),
@@ -136,7 +136,7 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
         urn,
         parent: req.getParent() || null,
         custom: req.getCustom(),
-        inputs: redactSecrets(deserializeProperties(req.getObject() as never, true, true)) as Record<string, unknown>,
+        inputs: redactSecrets(deserializeProperties(req.getObject() as never, true)) as Record<string, unknown>,
         dependsOn: [...new Set(req.getDependenciesList())],
       });
       callback(err, resp);

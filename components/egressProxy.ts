@@ -1,0 +1,150 @@
+/**
+ * EgressProxy: Squid as the only way out of the internal network. HTTPS
+ * CONNECT to port 443 of allowlisted domains, plus (optionally) plain HTTP to
+ * exactly one internal destination (LiteLLM, because OpenClaw's proxy.proxyUrl
+ * clears NO_PROXY); everything else is refused. Valid for Squid 5.7 (Debian)
+ * and 6.x (the container image).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+
+export const SQUID_PORT = 3128;
+const SQUID_CONF_PATH = "/etc/squid/squid.conf";
+// uid/gid of `proxy` in the Ubuntu and Debian squid packages.
+const PROXY_UID = 13;
+
+export interface InternalDestination {
+  host: string;
+  port: number;
+}
+
+export interface SquidConfOptions {
+  /** Domains: `.example.com` = the domain and its subdomains; `api.example.com` = exactly that name. */
+  allowDomains: string[];
+  /** Exact client subnets: the internal network(s) only. */
+  clientSubnets: string[];
+  /** Plain-HTTP destinations inside the deployment that must pass (LiteLLM). */
+  internalDestinations: InternalDestination[];
+  /** `http_port` value: a port, or addr:port (tests listen on loopback). */
+  listen?: string;
+}
+
+/** Problems with the options, in words; renderSquidConf refuses to render when any. */
+export function squidConfProblems(options: SquidConfOptions): string[] {
+  const problems: string[] = [];
+  if (options.allowDomains.length === 0) problems.push("the egress allowlist is empty");
+  if (options.clientSubnets.length === 0) problems.push("no client subnet: the proxy would serve nobody, or everybody");
+  for (const d of options.allowDomains) {
+    if (!/^\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/.test(d)) problems.push(`"${d}" is not a domain name`);
+  }
+  for (const s of options.clientSubnets) {
+    if (/\/0$/.test(s)) problems.push(`client subnet ${s} admits every address`);
+  }
+  for (const dest of options.internalDestinations) {
+    if (!/^[a-z][a-z0-9-]*$/.test(dest.host)) problems.push(`internal destination "${dest.host}" must be a container name`);
+  }
+  // Squid refuses a list holding both `.a.com` and `b.a.com` (a subdomain of an entry).
+  const dotted = options.allowDomains.filter((d) => d.startsWith("."));
+  for (const d of options.allowDomains) {
+    if (dotted.some((parent) => d !== parent && (d.endsWith(parent) || `.${d}` === parent))) {
+      problems.push(`"${d}" is already covered by another allowlist entry`);
+    }
+  }
+  return problems;
+}
+
+export function renderSquidConf(options: SquidConfOptions): string {
+  const problems = squidConfProblems(options);
+  if (problems.length > 0) throw new Error(`squid.conf: ${problems.join("; ")}`);
+  const domains = [...new Set(options.allowDomains)].sort();
+  const lines = [
+    "# Rendered by openclaw-infra (components/egressProxy.ts). Do not edit on the host.",
+    `http_port ${options.listen ?? SQUID_PORT}`,
+    "",
+    "acl localnet src " + options.clientSubnets.join(" "),
+    "acl CONNECT method CONNECT",
+    "acl https_port port 443",
+    // -n: never reverse-resolve an IP literal into an allowlisted name.
+    "acl allowlist dstdomain -n " + domains.join(" "),
+    "acl ip_literal dstdom_regex -n ^[0-9.]+$ ^\\[?[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\\]?$",
+    "acl linklocal_dst dst 169.254.0.0/16 fe80::/10",
+    "acl metadata_names dstdomain -n metadata.google.internal metadata instance-data",
+  ];
+  options.internalDestinations.forEach((dest, i) => {
+    lines.push(`acl internal_host_${i} dstdomain -n ${dest.host}`, `acl internal_port_${i} port ${dest.port}`);
+  });
+  lines.push(
+    "",
+    "http_access deny !localnet",
+    ...options.internalDestinations.map((_, i) => `http_access allow !CONNECT internal_host_${i} internal_port_${i}`),
+    "http_access deny !CONNECT",
+    "http_access deny !https_port",
+    "http_access deny ip_literal",
+    "http_access deny metadata_names",
+    "http_access deny to_localhost",
+    "http_access deny linklocal_dst",
+    "http_access allow CONNECT allowlist",
+    "http_access deny all",
+    "",
+    "# Hardening (no `via off`: Squid warns that HTTP requires Via, and CONNECT tunnels never carry it)",
+    "forwarded_for delete",
+    "httpd_suppress_version_string on",
+    "",
+    "# No cache: this proxy only tunnels",
+    "cache deny all",
+    "cache_mem 32 MB",
+    "maximum_object_size_in_memory 256 KB",
+    "",
+  );
+  return lines.join("\n");
+}
+
+export interface EgressProxyArgs {
+  /** Domains the deployment may reach over HTTPS (LLM providers, embeddings). */
+  allowDomains: string[];
+  /** Subnets of the internal network: the only clients served. */
+  clientSubnets: string[];
+  /** Internal plain-HTTP destinations that must pass (LiteLLM behind proxyUrl). */
+  internalDestinations: InternalDestination[];
+  image: pulumi.Input<string>;
+  /** The internal network (clients) and an egress network (route out). */
+  internalNetwork: NetworkAttachment;
+  egressNetwork: NetworkAttachment;
+  memoryMb: number;
+  cpus: number;
+  target: WorkloadTarget;
+}
+
+export class EgressProxy extends pulumi.ComponentResource {
+  /** Name other workloads use to reach the proxy. */
+  readonly hostName: string;
+  /** `http://<name>:3128`. */
+  readonly url: string;
+  readonly squidConf: string;
+
+  constructor(name: string, args: EgressProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openclaw:infra:EgressProxy", name, {}, opts);
+    this.hostName = name;
+    this.url = `http://${name}:${SQUID_PORT}`;
+    this.squidConf = renderSquidConf({
+      allowDomains: args.allowDomains,
+      clientSubnets: args.clientSubnets,
+      internalDestinations: args.internalDestinations,
+    });
+    deployWorkload({
+      name,
+      image: args.image,
+      networks: [args.internalNetwork, args.egressNetwork],
+      files: [{ path: SQUID_CONF_PATH, content: this.squidConf, secret: false, uid: 0, gid: PROXY_UID, mode: "0640" }],
+      memoryMb: args.memoryMb,
+      cpus: args.cpus,
+      pidsLimit: 256,
+      // squid starts as root, then drops to `proxy` for its workers.
+      capAdd: ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"],
+      readOnlyRoot: true,
+      tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/log/squid": "rw,noexec,nosuid,size=64m", "/run": "rw,noexec,nosuid,size=8m", "/var/run": "rw,noexec,nosuid,size=8m" },
+      healthcheck: { test: ["CMD-SHELL", "squid -k check"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 15 },
+    }, args.target, this);
+    this.registerOutputs({ url: this.url, hostName: this.hostName });
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Runs one hardened workload either as a Docker container on a host or as a
+ * Swarm service pinned by placement constraints. Components describe what
+ * they run (WorkloadSpec); this module owns how, so both modes get the same
+ * defaults: limits, healthcheck, restart policy, dropped capabilities,
+ * no-new-privileges, log rotation, files delivered read-only.
+ */
+import { createHash } from "node:crypto";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "./hosts";
+import { placeFile } from "./placedFiles";
+import { remoteFile } from "./remoteFile";
+
+export interface WorkloadFile {
+  /** Absolute path inside the container. */
+  path: string;
+  content: pulumi.Input<string>;
+  /** Secret content: a file readable only by the workload's user, never env. */
+  secret: boolean;
+  uid: number;
+  gid: number;
+  mode: string;
+}
+
+export interface NetworkAttachment {
+  name: pulumi.Input<string>;
+  aliases?: string[];
+}
+
+export interface Healthcheck {
+  test: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+export interface WorkloadSpec {
+  /** Container or service name; also the DNS name other workloads use. */
+  name: string;
+  image: pulumi.Input<string>;
+  command?: string[];
+  /** Non-secret settings only: a container's env is readable through the Docker API. */
+  env?: Record<string, pulumi.Input<string>>;
+  user?: string;
+  networks: NetworkAttachment[];
+  files: WorkloadFile[];
+  volumes?: { source: pulumi.Input<string>; target: string; readOnly: boolean }[];
+  /** Host paths; for the socket proxy's docker.sock and the sandbox workspace. */
+  binds?: { hostPath: string; target: string; readOnly: boolean }[];
+  memoryMb: number;
+  cpus: number;
+  pidsLimit?: number;
+  healthcheck: Healthcheck;
+  readOnlyRoot: boolean;
+  tmpfs?: Record<string, string>;
+  capAdd?: string[];
+  labels?: Record<string, string>;
+  ports?: { internal: number; external: number; ip: string; protocol?: "tcp" | "udp" }[];
+}
+
+export type WorkloadTarget =
+  | { kind: "container"; host: Host; /** Host directory holding the workload's files. */ filesDir: string }
+  | { kind: "swarm"; provider: docker.Provider; constraints: string[]; /** Node receiving the service, for files.json. */ nodeName: string };
+
+export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
+
+const seconds = (s: number) => `${s}s`;
+
+function hostPathFor(filesDir: string, containerPath: string): string {
+  return `${filesDir}${containerPath}`;
+}
+
+function contentHash(content: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.output(content).apply((c) => createHash("sha256").update(c).digest("hex").slice(0, 12));
+}
+
+/** One digest over every delivered file; unsecret: a digest of a random secret reveals nothing. */
+function filesHash(files: WorkloadFile[]): pulumi.Output<string> {
+  return pulumi.unsecret(pulumi.all(files.map((f) => pulumi.output(f.content)))
+    .apply((contents) => createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 12)));
+}
+
+function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kind: "container" }>, opts: pulumi.CustomResourceOptions): docker.Container {
+  const { host, filesDir } = target;
+  const fileCommands = spec.files.map((f, i) => remoteFile(`${spec.name}-file-${i}`, host, {
+    path: hostPathFor(filesDir, f.path),
+    content: f.content,
+    mode: f.mode,
+    owner: `${f.uid}:${f.gid}`,
+    secret: f.secret,
+  }, { ...opts, provider: undefined }));
+
+  return new docker.Container(spec.name, {
+    name: spec.name,
+    image: spec.image,
+    command: spec.command,
+    envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
+    user: spec.user,
+    networksAdvanced: spec.networks.map((n) => ({ name: n.name, aliases: n.aliases })),
+    volumes: [
+      ...spec.files.map((f) => ({ hostPath: hostPathFor(filesDir, f.path), containerPath: f.path, readOnly: true })),
+      ...(spec.volumes ?? []).map((v) => ({ volumeName: v.source, containerPath: v.target, readOnly: v.readOnly })),
+      ...(spec.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.target, readOnly: b.readOnly })),
+    ],
+    memory: spec.memoryMb,
+    memorySwap: spec.memoryMb,
+    cpus: String(spec.cpus),
+    healthcheck: {
+      tests: spec.healthcheck.test,
+      interval: seconds(spec.healthcheck.intervalSeconds),
+      timeout: seconds(spec.healthcheck.timeoutSeconds),
+      retries: spec.healthcheck.retries,
+      startPeriod: seconds(spec.healthcheck.startPeriodSeconds),
+    },
+    // on-failure with a cap (CIS 5.15): a crash loop stops and the watchdog alerts.
+    restart: "on-failure",
+    maxRetryCount: 5,
+    readOnly: spec.readOnlyRoot,
+    tmpfs: spec.tmpfs,
+    capabilities: { drops: ["ALL"], adds: spec.capAdd ?? [] },
+    securityOpts: ["no-new-privileges:true"],
+    privileged: false,
+    logDriver: "json-file",
+    logOpts: LOG_OPTIONS,
+    labels: [
+      ...Object.entries(spec.labels ?? {}).map(([label, value]) => ({ label, value })),
+      // A changed file re-creates the container, so it reads the new content.
+      { label: "openclaw.files-hash", value: filesHash(spec.files) },
+    ],
+    ports: spec.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: p.protocol ?? "tcp" })),
+    mustRun: true,
+  }, { ...opts, provider: host.docker, dependsOn: fileCommands });
+}
+
+function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kind: "swarm" }>, opts: pulumi.CustomResourceOptions): docker.Service {
+  const resourceOpts = { ...opts, provider: target.provider };
+  const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
+  const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
+  spec.files.forEach((f, i) => {
+    placeFile({ target: spec.name, path: f.path, mode: f.mode, owner: `${f.uid}:${f.gid}`, content: f.content });
+    // Swarm configs and secrets are immutable: the content hash in the name makes a change a replacement.
+    if (f.secret) {
+      const secret = new docker.Secret(`${spec.name}-secret-${i}`, {
+        data: pulumi.secret(pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64"))),
+      }, { ...resourceOpts, deleteBeforeReplace: false });
+      secrets.push({ secretId: secret.id, secretName: secret.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
+    } else {
+      const config = new docker.ServiceConfig(`${spec.name}-config-${i}`, {
+        name: pulumi.interpolate`${spec.name}-${i}-${contentHash(f.content)}`,
+        data: pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64")),
+      }, resourceOpts);
+      configs.push({ configId: config.id, configName: config.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
+    }
+  });
+
+  return new docker.Service(spec.name, {
+    name: spec.name,
+    taskSpec: {
+      containerSpec: {
+        image: spec.image,
+        commands: spec.command,
+        env: spec.env,
+        user: spec.user,
+        readOnly: spec.readOnlyRoot,
+        capDrops: ["ALL"],
+        capAdds: spec.capAdd ?? [],
+        configs,
+        secrets,
+        mounts: [
+          ...(spec.volumes ?? []).map((v) => ({ type: "volume", source: v.source, target: v.target, readOnly: v.readOnly })),
+          ...(spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.target, readOnly: b.readOnly })),
+          ...Object.entries(spec.tmpfs ?? {}).map(([target]) => ({ type: "tmpfs", target })),
+        ],
+        healthcheck: {
+          tests: spec.healthcheck.test,
+          interval: seconds(spec.healthcheck.intervalSeconds),
+          timeout: seconds(spec.healthcheck.timeoutSeconds),
+          retries: spec.healthcheck.retries,
+          startPeriod: seconds(spec.healthcheck.startPeriodSeconds),
+        },
+        labels: Object.entries(spec.labels ?? {}).map(([label, value]) => ({ label, value })),
+      },
+      placement: { constraints: target.constraints, maxReplicas: 1 },
+      resources: {
+        limits: { memoryBytes: spec.memoryMb * 1024 * 1024, nanoCpus: Math.round(spec.cpus * 1e9) },
+      },
+      restartPolicy: { condition: "on-failure", maxAttempts: 5, delay: "10s", window: "120s" },
+      networksAdvanceds: spec.networks.map((n) => ({ name: n.name, aliases: n.aliases })),
+      logDriver: { name: "json-file", options: LOG_OPTIONS },
+    },
+    mode: { replicated: { replicas: 1 } },
+    endpointSpec: { mode: "vip" },
+  }, resourceOpts);
+}
+
+/** Deploys the workload in the target's mode, as a child of `parent`. */
+export function deployWorkload(spec: WorkloadSpec, target: WorkloadTarget, parent: pulumi.Resource): docker.Container | docker.Service {
+  for (const [key] of Object.entries(spec.env ?? {})) {
+    if (/TOKEN|SECRET|PASSWORD|API_KEY|MASTER_KEY/i.test(key)) {
+      throw new Error(`${spec.name}: env ${key} looks like a secret; deliver it as a secret file instead (the Docker API shows env)`);
+    }
+  }
+  const opts: pulumi.CustomResourceOptions = { parent };
+  return target.kind === "container" ? deployContainer(spec, target, opts) : deployService(spec, target, opts);
+}

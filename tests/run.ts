@@ -1,0 +1,30 @@
+/**
+ * `npm test` after the type check: runs every tests/**\/*.test.ts under
+ * node:test and ends by listing each suite that was skipped and why.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { PROJECT_ROOT, SKIP_LOG } from "./support/tools";
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(path);
+    return entry.name.endsWith(".test.ts") ? [path] : [];
+  }).sort();
+}
+
+rmSync(SKIP_LOG, { force: true });
+const filter = process.argv.slice(2);
+const files = testFiles(join(PROJECT_ROOT, "tests")).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files.map((f) => relative(PROJECT_ROOT, f))], {
+  cwd: PROJECT_ROOT,
+  stdio: "inherit",
+});
+if (existsSync(SKIP_LOG)) {
+  const skipped = [...new Set(readFileSync(SKIP_LOG, "utf8").trim().split("\n"))];
+  console.log(`\nSkipped suites (${skipped.length}):`);
+  for (const line of skipped) console.log(`  - ${line}`);
+}
+process.exit(result.status ?? 1);

@@ -1,0 +1,60 @@
+/**
+ * The external tools the suites use as oracles. A suite that needs a missing
+ * tool is skipped and listed at the end of the run, except under CI=true,
+ * where a missing tool is a failure: CI must never pass by skipping.
+ */
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+export const PROJECT_ROOT = resolve(__dirname, "../..");
+export const TOOLS_DIR = join(PROJECT_ROOT, ".cache/tools");
+export const SKIP_LOG = join(PROJECT_ROOT, ".cache/skipped-suites.txt");
+
+const NODE_ARCH = process.arch === "arm64" ? "arm64" : "x64";
+
+/** Tools from the project's tool cache (scripts/install-validators.sh). */
+const CACHED_TOOLS: Record<string, string> = {
+  node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
+  openclaw: join(TOOLS_DIR, "openclaw/node_modules/openclaw/openclaw.mjs"),
+};
+
+const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+export function findTool(name: string): string | undefined {
+  const cached = CACHED_TOOLS[name];
+  if (cached) return existsSync(cached) ? cached : undefined;
+  for (const dir of [...(process.env["PATH"] ?? "").split(":"), ...SYSTEM_PATH]) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/**
+ * Returns the skip reason for a suite needing `tools` (undefined = run it).
+ * Under CI=true a missing tool throws, failing the suite.
+ */
+export function missingTools(suite: string, tools: string[], needsRoot = false): string | undefined {
+  const missing = tools.filter((t) => !findTool(t));
+  const problems = [...missing.map((t) => `${t} not installed`), ...(needsRoot && !isRoot() ? ["needs root"] : [])];
+  if (problems.length === 0) return undefined;
+  const reason = `${suite}: ${problems.join(", ")} (run scripts/install-validators.sh)`;
+  if (process.env["CI"] === "true") throw new Error(`CI=true and a suite cannot run: ${reason}`);
+  mkdirSync(dirname(SKIP_LOG), { recursive: true });
+  appendFileSync(SKIP_LOG, reason + "\n");
+  return reason;
+}
+
+export function run(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(file, args, { input: options.input, env: options.env ?? process.env, cwd: options.cwd, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+    return { status: 0, stdout, stderr: "" };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    return { status: e.status ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
