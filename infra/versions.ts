@@ -26,8 +26,9 @@ export const SUPPORTED_OPENCLAW_VERSIONS: readonly string[] = [OPENCLAW_VERSION]
 export const DEFAULT_IMAGES = {
   gateway: `ghcr.io/openclaw/openclaw:${OPENCLAW_VERSION}`,
   egressProxy: "ubuntu/squid:6.6-24.04_edge",
-  litellm: "ghcr.io/berriai/litellm:v1.77.5-stable",
-  socketProxy: "haproxy:2.6.12-alpine",
+  litellm: "ghcr.io/berriai/litellm:v1.108.5",
+  // The strict socket proxy is our own Node program (components/socketProxyServer.js), run on the Node major the tests use.
+  socketProxy: "node:20.19.5-alpine3.22",
   caddy: "caddy:2.10.2-alpine",
   cloudflared: "cloudflare/cloudflared:2025.2.1",
 } as const;

@@ -40,6 +40,7 @@ export interface WorkloadSpec {
   /** Container or service name; also the DNS name other workloads use. */
   name: string;
   image: pulumi.Input<string>;
+  entrypoint?: string[];
   command?: string[];
   /** Non-secret settings only: a container's env is readable through the Docker API. */
   env?: Record<string, pulumi.Input<string>>;
@@ -95,6 +96,7 @@ function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { k
   return new docker.Container(spec.name, {
     name: spec.name,
     image: spec.image,
+    entrypoints: spec.entrypoint,
     command: spec.command,
     envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
     user: spec.user,
@@ -160,7 +162,9 @@ function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kin
     taskSpec: {
       containerSpec: {
         image: spec.image,
-        commands: spec.command,
+        // In a Swarm ContainerSpec, Command is the entrypoint and Args the command.
+        commands: spec.entrypoint,
+        args: spec.command,
         env: spec.env,
         user: spec.user,
         readOnly: spec.readOnlyRoot,
