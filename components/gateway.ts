@@ -97,8 +97,8 @@ export class Gateway extends pulumi.ComponentResource {
       files,
       volumes: [{ source: args.stateVolume, target: `${GATEWAY_HOME}/.openclaw`, readOnly: false }],
       binds: [
-        { hostPath: workspace, target: workspace, readOnly: false },
-        { hostPath: sandboxRoot, target: sandboxRoot, readOnly: false },
+        { hostPath: workspace, target: workspace, readOnly: false, ensure: { ...owned, mode: "0700" } },
+        { hostPath: sandboxRoot, target: sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
       ],
       memoryMb: args.memoryMb,
       cpus: args.cpus,

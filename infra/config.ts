@@ -137,7 +137,7 @@ const rotationSchema = z.strictObject({
   backupPassword: z.string().default("1"),
 });
 
-const capacitySchema = z.strictObject({ hostReserveMb: memoryMb.default(1536) });
+const capacitySchema = z.strictObject({ hostReserveMb: memoryMb.default(1024) });
 
 const common = {
   openclawVersion: z.string().refine((v) => SUPPORTED_OPENCLAW_VERSIONS.includes(v),

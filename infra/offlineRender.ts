@@ -20,6 +20,7 @@ export interface RenderedResource {
   name: string;
   urn: string;
   parent: string | null;
+  parentUrn: string | null;
   custom: boolean;
   inputs: Record<string, unknown>;
   dependsOn: string[];
@@ -135,6 +136,7 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
         name,
         urn,
         parent: req.getParent() || null,
+        parentUrn: req.getParent() || null,
         custom: req.getCustom(),
         inputs: redactSecrets(deserializeProperties(req.getObject() as never, true)) as Record<string, unknown>,
         dependsOn: [...new Set(req.getDependenciesList())],

@@ -75,7 +75,11 @@ export function loadStackFile(file: string, stack: string): RenderInput {
 }
 
 export async function renderStack(input: RenderInput): Promise<Render> {
-  return renderProgram(input, async () => (await import("./index")) as unknown as () => Promise<unknown>);
+  return renderProgram(input, async () => {
+    // infra/index.ts is `export =`: under ESM interop the function is `default`.
+    const loaded = (await import("./index")) as unknown as { default?: () => Promise<unknown> } & (() => Promise<unknown>);
+    return loaded.default ?? loaded;
+  });
 }
 
 /** Writes the contract files; `file` paths in files.json are relative to dir. */
@@ -97,11 +101,11 @@ export function writeRender(render: Render, dir: string): void {
 export function summarize(render: Render): string {
   const lines: string[] = ["Resources:"];
   const children = new Map<string | null, typeof render.resources>();
-  for (const r of render.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
-  const walk = (parent: string | null, depth: number) => {
-    for (const r of children.get(parent) ?? []) {
+  for (const r of render.resources) children.set(r.parentUrn, [...(children.get(r.parentUrn) ?? []), r]);
+  const walk = (parentUrn: string | null, depth: number) => {
+    for (const r of children.get(parentUrn) ?? []) {
       lines.push(`${"  ".repeat(depth + 1)}${r.type}  ${r.name}`);
-      walk(r.name, depth + 1);
+      walk(r.urn, depth + 1);
     }
   };
   walk(null, 0);

@@ -30,7 +30,8 @@ export const DEFAULT_IMAGES = {
   // The strict socket proxy is our own Node program (components/socketProxyServer.js), run on the Node major the tests use.
   socketProxy: "node:20.19.5-alpine3.22",
   caddy: "caddy:2.10.2-alpine",
-  cloudflared: "cloudflare/cloudflared:2025.2.1",
+  // --token-file (the token as a file, not env) needs cloudflared 2025.4 or later.
+  cloudflared: "cloudflare/cloudflared:2025.8.1",
 } as const;
 
 export type ImageRole = keyof typeof DEFAULT_IMAGES;

@@ -6,6 +6,7 @@
  * no-new-privileges, log rotation, files delivered read-only.
  */
 import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./hosts";
@@ -48,8 +49,8 @@ export interface WorkloadSpec {
   networks: NetworkAttachment[];
   files: WorkloadFile[];
   volumes?: { source: pulumi.Input<string>; target: string; readOnly: boolean }[];
-  /** Host paths; for the socket proxy's docker.sock and the sandbox workspace. */
-  binds?: { hostPath: string; target: string; readOnly: boolean }[];
+  /** Host paths; for the socket proxy's docker.sock and the sandbox workspace. `ensure` creates the directory with that owner and mode first. */
+  binds?: { hostPath: string; target: string; readOnly: boolean; ensure?: { uid: number; gid: number; mode: string } }[];
   memoryMb: number;
   cpus: number;
   pidsLimit?: number;
@@ -69,6 +70,11 @@ export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 const seconds = (s: number) => `${s}s`;
 
+/** A path as a resource-name suffix: /etc/squid/squid.conf → -etc-squid-squid.conf */
+function slug(path: string): string {
+  return path.replace(/[^A-Za-z0-9.]+/g, "-");
+}
+
 function hostPathFor(filesDir: string, containerPath: string): string {
   return `${filesDir}${containerPath}`;
 }
@@ -85,15 +91,20 @@ function filesHash(files: WorkloadFile[]): pulumi.Output<string> {
 
 function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kind: "container" }>, opts: pulumi.CustomResourceOptions): docker.Container {
   const { host, filesDir } = target;
-  const fileCommands = spec.files.map((f, i) => remoteFile(`${spec.name}-file-${i}`, host, {
+  const fileCommands = spec.files.map((f) => remoteFile(`${spec.name}${slug(f.path)}`, host, {
     path: hostPathFor(filesDir, f.path),
     content: f.content,
     mode: f.mode,
     owner: `${f.uid}:${f.gid}`,
     secret: f.secret,
   }, { ...opts, provider: undefined }));
+  const dirsToEnsure = (spec.binds ?? []).filter((b) => b.ensure);
+  if (dirsToEnsure.length > 0) {
+    const script = ["set -eu", ...dirsToEnsure.map((b) => `install -d -o ${b.ensure!.uid} -g ${b.ensure!.gid} -m ${b.ensure!.mode} ${b.hostPath}`), ""].join("\n");
+    fileCommands.push(new command.remote.Command(`${spec.name}-dirs`, { connection: host.connection, create: script }, { ...opts, provider: undefined }));
+  }
 
-  return new docker.Container(spec.name, {
+  return new docker.Container(`${spec.name}-container`, {
     name: spec.name,
     image: spec.image,
     entrypoints: spec.entrypoint,
@@ -140,24 +151,24 @@ function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kin
   const resourceOpts = { ...opts, provider: target.provider };
   const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
   const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
-  spec.files.forEach((f, i) => {
+  spec.files.forEach((f) => {
     placeFile({ target: spec.name, path: f.path, mode: f.mode, owner: `${f.uid}:${f.gid}`, content: f.content });
     // Swarm configs and secrets are immutable: the content hash in the name makes a change a replacement.
     if (f.secret) {
-      const secret = new docker.Secret(`${spec.name}-secret-${i}`, {
+      const secret = new docker.Secret(`${spec.name}-secret${slug(f.path)}`, {
         data: pulumi.secret(pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64"))),
       }, { ...resourceOpts, deleteBeforeReplace: false });
       secrets.push({ secretId: secret.id, secretName: secret.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
     } else {
-      const config = new docker.ServiceConfig(`${spec.name}-config-${i}`, {
-        name: pulumi.interpolate`${spec.name}-${i}-${contentHash(f.content)}`,
+      const config = new docker.ServiceConfig(`${spec.name}-config${slug(f.path)}`, {
+        name: pulumi.interpolate`${spec.name}${slug(f.path)}-${contentHash(f.content)}`,
         data: pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64")),
       }, resourceOpts);
       configs.push({ configId: config.id, configName: config.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
     }
   });
 
-  return new docker.Service(spec.name, {
+  return new docker.Service(`${spec.name}-service`, {
     name: spec.name,
     taskSpec: {
       containerSpec: {

@@ -1,0 +1,78 @@
+/**
+ * CloudflareTunnel: ingress with no inbound port at all. A remotely managed
+ * tunnel, its ingress config, a proxied CNAME, and a cloudflared container
+ * that reads its token from a file (never env, never argv).
+ */
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+
+const TOKEN_PATH = "/run/secrets/tunnel-token";
+// The cloudflared image runs as the distroless nonroot user.
+const CLOUDFLARED_UID = 65532;
+
+export interface CloudflareTunnelArgs {
+  accountId: string;
+  zoneId: string;
+  domain: string;
+  /** First route at `/` of the domain; others under `/<instance>/` are not supported by tunnels, so they get `<instance>.<domain>`. */
+  routes: { instance: string; upstream: string }[];
+  image: pulumi.Input<string>;
+  /** A network reaching the gateways and one reaching Cloudflare. */
+  networks: NetworkAttachment[];
+  target: WorkloadTarget;
+}
+
+export function tunnelHostnames(domain: string, routes: { instance: string; upstream: string }[]): { hostname: string; service: string }[] {
+  return routes.map((route, i) => ({ hostname: i === 0 ? domain : `${route.instance}.${domain}`, service: `http://${route.upstream}` }));
+}
+
+export class CloudflareTunnel extends pulumi.ComponentResource {
+  readonly tunnelId: pulumi.Output<string>;
+  readonly dnsRecordIds: pulumi.Output<string>[];
+  readonly hostnames: string[];
+
+  constructor(name: string, args: CloudflareTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openclaw:infra:CloudflareTunnel", name, {}, opts);
+    const secret = new random.RandomBytes(`${name}-secret`, { length: 32 }, { parent: this });
+    const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(name, {
+      accountId: args.accountId,
+      name,
+      configSrc: "cloudflare",
+      tunnelSecret: secret.base64,
+    }, { parent: this });
+    this.tunnelId = tunnel.id;
+    const ingress = tunnelHostnames(args.domain, args.routes);
+    this.hostnames = ingress.map((i) => i.hostname);
+    new cloudflare.ZeroTrustTunnelCloudflaredConfig(`${name}-config`, {
+      accountId: args.accountId,
+      tunnelId: tunnel.id,
+      config: { ingresses: [...ingress, { service: "http_status:404" }] },
+    }, { parent: this });
+    this.dnsRecordIds = ingress.map((i, n) => new cloudflare.DnsRecord(`${name}-dns-${n}`, {
+      zoneId: args.zoneId,
+      name: i.hostname,
+      type: "CNAME",
+      content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`,
+      proxied: true,
+      ttl: 1,
+    }, { parent: this }).id);
+    const token = cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: tunnel.id }, { parent: this });
+
+    deployWorkload({
+      name,
+      image: args.image,
+      command: ["tunnel", "--no-autoupdate", "run", "--token-file", TOKEN_PATH],
+      networks: args.networks,
+      files: [{ path: TOKEN_PATH, content: pulumi.secret(token.token), secret: true, uid: CLOUDFLARED_UID, gid: CLOUDFLARED_UID, mode: "0400" }],
+      memoryMb: 128,
+      cpus: 0.5,
+      pidsLimit: 128,
+      readOnlyRoot: true,
+      healthcheck: { test: ["CMD", "cloudflared", "version"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+      labels: { "openclaw.role": "ingress" },
+    }, args.target, this);
+    this.registerOutputs({ tunnelId: this.tunnelId });
+  }
+}
