@@ -1,0 +1,161 @@
+/**
+ * The config model, table-driven: each bad config is refused with ONE error
+ * naming the right key path; the three committed stack files are valid.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ConfigError, parseStackConfig } from "../infra/config";
+import { loadStackFile } from "../infra/render";
+import { PROJECT_ROOT } from "./support/tools";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM";
+const ZONE = "0123456789abcdef0123456789abcdef";
+
+/** A valid single-vps config as engine-style raw values. */
+function validSingleVps(): Record<string, unknown> {
+  return {
+    topology: "single-vps",
+    host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: HOST_KEY },
+    admin: { addresses: ["203.0.113.7/32"], sshPort: 9922 },
+    ingress: { mode: "caddy", domain: "openclaw.example.com", cloudflareZoneId: ZONE },
+    litellm: { models: [{ name: "anthropic/claude-opus-4-6", provider: "anthropic", model: "claude-opus-4-6" }] },
+    providerApiKeys: { anthropic: "sk-ant-test" },
+  };
+}
+
+function toRaw(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [`openclaw:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+const ALL_SECRETS = new Set(["openclaw:providerApiKeys", "openclaw:channelTokens", "openclaw:alertWebhookUrl"]);
+
+function problemsOf(values: Record<string, unknown>, secretKeys: Set<string> = ALL_SECRETS): string[] {
+  try {
+    parseStackConfig(toRaw(values), secretKeys);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  return [];
+}
+
+const patch = (changes: Record<string, unknown>) => ({ ...validSingleVps(), ...changes });
+const withHost = (changes: Record<string, unknown>) => patch({ host: { ...(validSingleVps()["host"] as object), ...changes } });
+
+interface BadCase {
+  what: string;
+  values: Record<string, unknown>;
+  /** Key path the error must name, and words it must contain. */
+  path: string;
+  says: RegExp;
+  secretKeys?: Set<string>;
+}
+
+const BAD: BadCase[] = [
+  { what: "unknown topology", values: patch({ topology: "kubernetes" }), path: "openclaw:topology", says: /expected one of "single-vps", "swarm", "tailscale-host"/ },
+  { what: "missing topology", values: patch({ topology: undefined }), path: "openclaw:topology", says: /required key is missing/ },
+  { what: "missing host", values: patch({ host: undefined }), path: "openclaw:host", says: /required key is missing/ },
+  { what: "missing host key", values: withHost({ hostKey: undefined }), path: "openclaw:host.hostKey", says: /required key is missing/ },
+  { what: "malformed host key", values: withHost({ hostKey: "not-a-key" }), path: "openclaw:host.hostKey", says: /public host key/ },
+  { what: "malformed IP", values: withHost({ address: "198.51.100.300" }), path: "openclaw:host.address", says: /IPv4 or IPv6 address/ },
+  { what: "hostname instead of IP", values: withHost({ address: "vps.example.com" }), path: "openclaw:host.address", says: /IPv4 or IPv6 address/ },
+  { what: "SSH port out of range", values: withHost({ sshPort: 70000 }), path: "openclaw:host.sshPort", says: /port from 1 to 65535/ },
+  { what: "port zero", values: patch({ gateway: { port: 0 } }), path: "openclaw:gateway.port", says: /port from 1 to 65535/ },
+  { what: "port as text", values: withHost({ sshPort: "22" }), path: "openclaw:host.sshPort", says: /expected number, got string/ },
+  { what: "malformed admin CIDR", values: patch({ admin: { addresses: ["203.0.113.0/33"] } }), path: "openclaw:admin.addresses[0]", says: /IP address or CIDR/ },
+  { what: "no admin address", values: patch({ admin: { addresses: [] } }), path: "openclaw:admin.addresses", says: /at least one admin address/ },
+  { what: "malformed network subnet", values: patch({ networks: { internal: "172.30.10.0" } }), path: "openclaw:networks.internal", says: /IPv4 CIDR/ },
+  { what: "image tag latest", values: patch({ images: { gateway: "ghcr.io/openclaw/openclaw:latest" } }), path: "openclaw:images.gateway", says: /moving tag "latest"/ },
+  { what: "image tag main-stable", values: patch({ images: { litellm: "ghcr.io/berriai/litellm:main-stable" } }), path: "openclaw:images.litellm", says: /moving tag "main-stable"/ },
+  { what: "image without tag", values: patch({ images: { egressProxy: "ubuntu/squid" } }), path: "openclaw:images.egressProxy", says: /no tag/ },
+  { what: "image major-only tag", values: patch({ images: { caddy: "caddy:2-alpine" } }), path: "openclaw:images.caddy", says: /moving tag "2-alpine"/ },
+  { what: "plaintext provider key", values: validSingleVps(), secretKeys: new Set(), path: "openclaw:providerApiKeys", says: /must be a secret.*pulumi config set --secret/ },
+  { what: "plaintext channel token", values: patch({ channelTokens: { primary: "123:abc" } }), secretKeys: new Set(["openclaw:providerApiKeys"]), path: "openclaw:channelTokens", says: /must be a secret/ },
+  { what: "unknown top-level key (typo)", values: patch({ gatway: { port: 1 } }), path: "openclaw:gatway", says: /unknown key/ },
+  { what: "unknown nested key (typo)", values: patch({ gateway: { memoryLimit: 512 } }), path: "openclaw:gateway.memoryLimit", says: /unknown key/ },
+  { what: "key of another topology", values: patch({ trustedNode: "nyc" }), path: "openclaw:trustedNode", says: /not used by the single-vps topology/ },
+  { what: "unknown ingress mode", values: patch({ ingress: { mode: "nginx", domain: "a.example.com", cloudflareZoneId: ZONE } }), path: "openclaw:ingress.mode", says: /"caddy" or "cloudflare-tunnel", got "nginx"/ },
+  { what: "tunnel without account id", values: patch({ ingress: { mode: "cloudflare-tunnel", domain: "a.example.com", cloudflareZoneId: ZONE } }), path: "openclaw:ingress.cloudflareAccountId", says: /required key is missing/ },
+  { what: "bad zone id", values: patch({ ingress: { mode: "caddy", domain: "a.example.com", cloudflareZoneId: "xyz" } }), path: "openclaw:ingress.cloudflareZoneId", says: /32-hex-digit/ },
+  { what: "model provider without key", values: patch({ litellm: { models: [{ name: "gpt", provider: "openai", model: "gpt-5" }] } }), path: "openclaw:providerApiKeys.openai", says: /model "gpt" uses provider openai/ },
+  { what: "fallback to an unknown model", values: patch({ litellm: { models: [{ name: "a", provider: "anthropic", model: "m", fallbacks: ["b"] }] } }), path: "openclaw:litellm.models[0].fallbacks[0]", says: /configured model/ },
+  { what: "unsupported OpenClaw version", values: patch({ openclawVersion: "2026.2.15" }), path: "openclaw:openclawVersion", says: /supported OpenClaw release/ },
+  { what: "duplicate gateway instance", values: patch({ gateway: { instances: [{ name: "alpha" }, { name: "alpha" }] } }), path: "openclaw:gateway.instances[1].name", says: /duplicate/ },
+  { what: "channel token for no instance", values: patch({ channelTokens: { nobody: "x" } }), path: "openclaw:channelTokens.nobody", says: /gateway instance name/ },
+  { what: "structured value that is not JSON", values: patch({ host: "{not json" }), path: "openclaw:host", says: /not valid structured config/ },
+  { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the nodes/ },
+  { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
+  { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
+];
+
+function swarmValid(): Record<string, unknown> {
+  return {
+    topology: "swarm",
+    nodes: [
+      { name: "nyc", role: "manager", address: "10.0.0.10", hostKey: HOST_KEY },
+      { name: "sfo", role: "manager", address: "10.0.0.11", hostKey: HOST_KEY },
+    ],
+    trustedNode: "nyc",
+    admin: { addresses: ["203.0.113.7"] },
+    domain: "openclaw.example.com",
+    cloudflareZoneId: ZONE,
+    litellm: { models: [{ name: "claude", provider: "anthropic", model: "claude-opus-4-6" }] },
+    providerApiKeys: { anthropic: "sk" },
+  };
+}
+
+function tailscaleValid(): Record<string, unknown> {
+  return {
+    topology: "tailscale-host",
+    host: { name: "claw", address: "100.64.0.10", hostKey: HOST_KEY },
+    admin: { addresses: ["100.64.0.0/10"] },
+    tailscale: { hostname: "openclaw" },
+  };
+}
+
+describe("invalid configs are refused with the key path", () => {
+  test("the table has at least 20 cases", () => assert.ok(BAD.length >= 20));
+  for (const c of BAD) {
+    test(c.what, () => {
+      const problems = problemsOf(c.values, c.secretKeys);
+      const hit = problems.find((p) => p.startsWith(`${c.path}:`));
+      assert.ok(hit, `no problem names ${c.path}; got:\n${problems.join("\n")}`);
+      assert.match(hit, c.says);
+    });
+  }
+  test("every problem is reported at once, in one error", () => {
+    const problems = problemsOf(patch({ gatway: 1, host: { name: "vps", address: "x", hostKey: "y" }, images: { gateway: "a:latest" } }));
+    for (const path of ["openclaw:gatway", "openclaw:host.address", "openclaw:host.hostKey", "openclaw:images.gateway"]) {
+      assert.ok(problems.some((p) => p.startsWith(`${path}:`)), `${path} missing from ${problems.join("; ")}`);
+    }
+  });
+});
+
+describe("valid configs", () => {
+  test("single-vps with defaults from the seeds and notes", () => {
+    const config = parseStackConfig(toRaw(validSingleVps()), ALL_SECRETS);
+    assert.equal(config.topology, "single-vps");
+    assert.equal(config.openclawVersion, "2026.9.6");
+    assert.equal(config.gateway.port, 18789);
+    assert.deepEqual(config.gateway.sandbox, { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 });
+    assert.equal(config.images.gateway, "ghcr.io/openclaw/openclaw:2026.9.6");
+  });
+  test("secret values become Pulumi secrets", async () => {
+    const { isSecret } = await import("@pulumi/pulumi");
+    const config = parseStackConfig(toRaw(validSingleVps()), ALL_SECRETS);
+    assert.equal(config.topology, "single-vps");
+    if (config.topology !== "single-vps") return;
+    assert.equal(await isSecret(config.providerApiKeys.anthropic!), true);
+  });
+  test("swarm", () => assert.equal(parseStackConfig(toRaw(swarmValid()), ALL_SECRETS).topology, "swarm"));
+  test("tailscale-host", () => assert.equal(parseStackConfig(toRaw(tailscaleValid()), ALL_SECRETS).topology, "tailscale-host"));
+  for (const stack of ["single-vps", "swarm-nyc", "tailscale-host"]) {
+    test(`Pulumi.${stack}.yaml`, () => {
+      const input = loadStackFile(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), stack);
+      const config = parseStackConfig(input.config, new Set(input.secretKeys));
+      assert.ok(config.topology);
+    });
+  }
+});
