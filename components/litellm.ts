@@ -51,15 +51,15 @@ export function renderLiteLlmConfig(models: LiteLlmModel[]): string {
 
 /** Reads each secret file into the server's own environment, then execs it. */
 export function renderLiteLlmStartScript(providers: ProviderName[]): string {
-  const exports = [
-    `LITELLM_MASTER_KEY="$(cat ${SECRETS_DIR}/litellm-master-key)"`,
-    ...providers.map((p) => `${providerKeyEnv(p)}="$(cat ${SECRETS_DIR}/${p}-api-key)"`),
+  const variables: [string, string][] = [
+    ["LITELLM_MASTER_KEY", `${SECRETS_DIR}/litellm-master-key`],
+    ...providers.map((p): [string, string] => [providerKeyEnv(p), `${SECRETS_DIR}/${p}-api-key`]),
   ];
   return [
     "#!/bin/sh",
     "# Rendered by openclaw-infra (components/litellm.ts): secrets stay out of the container's env.",
     "set -eu",
-    ...exports.map((line) => `export ${line}`),
+    ...variables.flatMap(([name, file]) => [`${name}="$(cat ${file})"`, `export ${name}`]),
     `exec litellm --config ${CONFIG_PATH} --port ${LITELLM_PORT} --host 0.0.0.0`,
     "",
   ].join("\n");
