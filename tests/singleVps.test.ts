@@ -1,0 +1,102 @@
+/**
+ * Stack-wide properties of the single-vps render, for the committed stack
+ * (Caddy), a Cloudflare Tunnel variant and three partitioned gateways.
+ */
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { imagePinProblem } from "../infra/images";
+import { RenderRun, runRender, singleVpsConfig, writeStackFile } from "./support/render";
+
+const BIG_HOST = { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 };
+const TUNNEL = { mode: "cloudflare-tunnel", domain: "openclaw.example.com", cloudflareZoneId: "0123456789abcdef0123456789abcdef", cloudflareAccountId: "fedcba9876543210fedcba9876543210" };
+
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  caddy: singleVpsConfig(),
+  tunnel: singleVpsConfig({ ingress: TUNNEL }),
+  partitioned: singleVpsConfig({ host: BIG_HOST, gateway: { memoryMb: 2048, instances: [{ name: "primary" }, { name: "team" }, { name: "ops" }] } }),
+};
+
+const containers = (run: RenderRun) => run.resources.filter((r) => r.type === "docker:index/container:Container");
+
+for (const [variant, config] of Object.entries(VARIANTS)) {
+  describe(`single-vps render: ${variant}`, () => {
+    let run: RenderRun;
+    before(() => {
+      run = runRender(["--stack", variant, "--config", writeStackFile(config)]);
+      assert.equal(run.status, 0, run.stderr);
+    });
+
+    test("only the socket proxy mounts docker.sock, read-only", () => {
+      for (const c of containers(run)) {
+        const sock = (c.inputs["volumes"] as { hostPath?: string; readOnly: boolean }[]).filter((v) => v.hostPath?.includes("docker.sock"));
+        assert.deepEqual(sock.map((v) => v.readOnly), c.inputs["name"] === "openclaw-docker-proxy" ? [true] : [], c.name);
+      }
+    });
+
+    test("every container: memory limit, healthcheck, restart policy, no-new-privileges, pinned image", () => {
+      assert.ok(containers(run).length >= 5);
+      for (const c of containers(run)) {
+        assert.ok(c.inputs["memory"] > 0, `${c.name} memory`);
+        assert.ok(c.inputs["healthcheck"]?.["tests"]?.length > 1, `${c.name} healthcheck`);
+        assert.equal(c.inputs["restart"], "on-failure", `${c.name} restart`);
+        assert.deepEqual(c.inputs["securityOpts"], ["no-new-privileges:true"], c.name);
+        assert.equal(imagePinProblem(c.inputs["image"]), undefined, `${c.name}: ${c.inputs["image"]}`);
+      }
+    });
+
+    test("no container's environment holds a secret", () => {
+      for (const c of containers(run)) {
+        const env = (c.inputs["envs"] ?? []) as string[];
+        assert.equal(JSON.stringify(env).includes("[secret]"), false, c.name);
+        for (const entry of env) assert.doesNotMatch(entry.split("=")[0]!, /TOKEN|SECRET|PASSWORD|KEY/, `${c.name}: ${entry}`);
+      }
+    });
+
+    test("networks have the configured subnets; openclaw-net is internal", () => {
+      const nets = Object.fromEntries(run.resources.filter((r) => r.type === "docker:index/network:Network").map((r) => [r.inputs["name"], r.inputs]));
+      assert.deepEqual(nets["openclaw-net"]!["ipamConfigs"], [{ subnet: "172.30.10.0/24" }]);
+      assert.equal(nets["openclaw-net"]!["internal"], true);
+      assert.equal(nets["proxy-net"]!["internal"], variant === "tunnel", "proxy-net is internal only with a tunnel");
+      assert.equal(nets["egress-net"]!["internal"], false);
+    });
+
+    test("every docker resource uses the host's explicit provider", () => {
+      for (const r of run.resources.filter((x) => x.type.startsWith("docker:index/"))) {
+        assert.ok(r.dependsOn !== undefined);
+      }
+      assert.equal(run.resources.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name).join(), "vps-docker");
+    });
+
+    test("the squid.conf admits exactly the internal subnet and the configured domains", () => {
+      const squid = run.fileContent("/etc/squid/squid.conf");
+      assert.match(squid, /^acl localnet src 172\.30\.10\.0\/24$/m);
+      assert.match(squid, /^acl allowlist dstdomain -n \.anthropic\.com \.voyageai\.com$/m);
+    });
+
+    test("each gateway trusts exactly the proxy network and has its own volume, token and dirs", () => {
+      const gatewayContainers = containers(run).filter((c) => c.name.match(/^openclaw-(primary|team|ops)-container$/));
+      const configs = run.filesEnding("/etc/openclaw/openclaw.json");
+      assert.equal(configs.length, gatewayContainers.length);
+      for (const entry of configs) {
+        const config = JSON.parse(run.fileContent(entry.path));
+        assert.deepEqual(config.gateway.trustedProxies, ["172.30.11.0/24"]);
+      }
+      const volumes = gatewayContainers.map((c) => (c.inputs["volumes"] as { volumeName?: string }[]).find((v) => v.volumeName)!.volumeName);
+      assert.equal(new Set(volumes).size, gatewayContainers.length);
+      const tokens = run.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.endsWith("-token"));
+      assert.equal(tokens.length, gatewayContainers.length);
+    });
+  });
+}
+
+describe("capacity", () => {
+  test("a stack that does not fit the host's RAM is refused with the numbers", () => {
+    const run = runRender(["--stack", "big", "--config", writeStackFile(singleVpsConfig({ gateway: { instances: [{ name: "primary" }, { name: "team" }] } }))]);
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /capacity: host vps needs 12672 MiB but has 7168 MiB \(8192 RAM - 1024 reserve\)/);
+    assert.match(run.stderr, /sandboxes 2 gateway\(s\) x 3 concurrent x 512 = 3072/);
+  });
+  test("the seed's 8 GB host fits the default stack", () => {
+    assert.equal(runRender(["--stack", "single-vps"]).status, 0);
+  });
+});
