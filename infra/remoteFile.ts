@@ -22,6 +22,15 @@ function quote(value: string): string {
   return value;
 }
 
+/**
+ * Runs a script as root through passwordless sudo: the SSH user is not root
+ * (HostBaseline forbids root login). The script is an argument, so it must
+ * never hold a secret; secrets travel on stdin.
+ */
+export function asRoot(script: string): string {
+  return `sudo -n bash -c '${script.replace(/'/g, "'\\''")}'`;
+}
+
 /** The install script run on the host; content arrives on stdin. */
 export function renderInstallFileScript(spec: Pick<RemoteFileSpec, "path" | "mode" | "owner">): string {
   const path = quote(spec.path);
@@ -49,8 +58,8 @@ export function remoteFile(name: string, host: Host, spec: RemoteFileSpec, opts:
   placeFile({ target: host.name, path: spec.path, mode: spec.mode, owner: spec.owner, content: spec.content });
   return new command.remote.Command(name, {
     connection: host.connection,
-    create: renderInstallFileScript(spec),
-    delete: `rm -f ${quote(spec.path)}`,
+    create: asRoot(renderInstallFileScript(spec)),
+    delete: asRoot(`rm -f ${quote(spec.path)}`),
     stdin: spec.secret ? pulumi.secret(spec.content) : spec.content,
     logging: spec.secret ? "none" : "stdoutAndStderr",
   }, { ...opts, additionalSecretOutputs: spec.secret ? ["stdout", "stderr", "stdin"] : [] });

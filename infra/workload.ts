@@ -11,7 +11,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./hosts";
 import { placeFile } from "./placedFiles";
-import { remoteFile } from "./remoteFile";
+import { asRoot, remoteFile } from "./remoteFile";
 
 export interface WorkloadFile {
   /** Absolute path inside the container. */
@@ -101,7 +101,7 @@ function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { k
   const dirsToEnsure = (spec.binds ?? []).filter((b) => b.ensure);
   if (dirsToEnsure.length > 0) {
     const script = ["set -eu", ...dirsToEnsure.map((b) => `install -d -o ${b.ensure!.uid} -g ${b.ensure!.gid} -m ${b.ensure!.mode} ${b.hostPath}`), ""].join("\n");
-    fileCommands.push(new command.remote.Command(`${spec.name}-dirs`, { connection: host.connection, create: script }, { ...opts, provider: undefined }));
+    fileCommands.push(new command.remote.Command(`${spec.name}-dirs`, { connection: host.connection, create: asRoot(script) }, { ...opts, provider: undefined }));
   }
 
   return new docker.Container(`${spec.name}-container`, {
