@@ -3,7 +3,7 @@
  * tool is skipped and listed at the end of the run, except under CI=true,
  * where a missing tool is a failure: CI must never pass by skipping.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
@@ -50,11 +50,7 @@ export function missingTools(suite: string, tools: string[], needsRoot = false):
 }
 
 export function run(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync(file, args, { input: options.input, env: options.env ?? process.env, cwd: options.cwd, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
-    return { status: 0, stdout, stderr: "" };
-  } catch (err) {
-    const e = err as { status?: number; stdout?: string; stderr?: string };
-    return { status: e.status ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
+  const result = spawnSync(file, args, { input: options.input, env: options.env ?? process.env, cwd: options.cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) return { status: 127, stdout: "", stderr: String(result.error) };
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
