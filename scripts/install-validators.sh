@@ -12,7 +12,7 @@ readonly NODE24_VERSION="24.21.0"
 
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
-  haproxy systemd curl ca-certificates
+  systemd curl ca-certificates jq
 )
 
 missing=()

@@ -1,0 +1,221 @@
+/**
+ * Operations: the seed's cron scripts as scripts + systemd timers on the
+ * host — encrypted restic backups (refusing an empty or missing source),
+ * backup verification, a watchdog with a pluggable alert, a weekly OpenClaw
+ * security audit, and a token-age reminder (tokens rotate through Pulumi).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { Host } from "../infra/hosts";
+import { remoteFile } from "../infra/remoteFile";
+import { SystemdUnit } from "./systemdUnit";
+
+const SCRIPT_DIR = "/usr/local/sbin";
+const CONFIG_DIR = "/etc/openclaw/ops";
+
+export interface BackupOptions {
+  repository: string;
+  passwordFile: string;
+  /** Directories backed up; each must exist and hold at least one file. */
+  sources: string[];
+  keepDaily: number;
+}
+
+const header = (what: string) => `#!/usr/bin/env bash
+# Rendered by openclaw-infra (components/operations.ts): ${what}.
+set -euo pipefail
+export LC_ALL=C
+`;
+
+const quoted = (values: string[]) => values.map((v) => {
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(v)) throw new Error(`operations: ${v} is not a plain absolute path`);
+  return `"${v}"`;
+}).join(" ");
+
+/** The alert function every script shares: webhook when configured, journal always. */
+const ALERT = `
+alert() {
+  logger -t openclaw-ops -p user.warning -- "$1" 2>/dev/null || true
+  echo "ALERT: $1" >&2
+  if [[ -n "\${ALERT_WEBHOOK_URL:-}" ]]; then
+    curl -fsS -m 10 -H 'Content-Type: application/json' \\
+      --data "$(jq -cn --arg text "$1" --arg host "$(hostname)" '{text: $text, host: $host}')" \\
+      "\${ALERT_WEBHOOK_URL}" >/dev/null || echo "alert webhook failed" >&2
+  fi
+}
+`;
+
+export function renderBackupScript(o: BackupOptions): string {
+  return `${header("encrypted, authenticated backups with restic")}
+export RESTIC_REPOSITORY=${quoted([o.repository])}
+export RESTIC_PASSWORD_FILE=${quoted([o.passwordFile])}
+readonly SOURCES=(${quoted(o.sources)})
+${ALERT}
+# An outage must never produce an empty snapshot that retention then keeps.
+for source in "\${SOURCES[@]}"; do
+  if [[ ! -d "\${source}" ]] || [[ -z "$(find "\${source}" -mindepth 1 -print -quit)" ]]; then
+    alert "backup refused: \${source} is missing or empty"
+    exit 1
+  fi
+done
+if ! restic cat config >/dev/null 2>&1; then
+  restic init
+fi
+started=$(date +%s)
+restic backup --quiet --tag openclaw "\${SOURCES[@]}"
+restic forget --quiet --tag openclaw --keep-daily ${o.keepDaily} --prune
+echo "backup: done in $(( $(date +%s) - started ))s"
+`;
+}
+
+export function renderBackupVerifyScript(o: Pick<BackupOptions, "repository" | "passwordFile"> & { maxAgeHours: number }): string {
+  return `${header("verify the backup repository and the latest snapshot's age")}
+export RESTIC_REPOSITORY=${quoted([o.repository])}
+export RESTIC_PASSWORD_FILE=${quoted([o.passwordFile])}
+${ALERT}
+if ! restic check --read-data >/dev/null 2>&1; then
+  alert "backup verification failed: restic check --read-data reported errors"
+  exit 1
+fi
+latest=$(restic snapshots --json --latest 1 | jq -r 'map(.time) | max // empty')
+if [[ -z "\${latest}" ]]; then
+  alert "backup verification failed: no snapshot"
+  exit 1
+fi
+age_hours=$(( ($(date +%s) - $(date -d "\${latest}" +%s)) / 3600 ))
+if (( age_hours > ${o.maxAgeHours} )); then
+  alert "backup verification: latest snapshot is \${age_hours}h old"
+  exit 1
+fi
+echo "backup verification: ok, latest snapshot \${age_hours}h old"
+`;
+}
+
+export interface WatchdogOptions {
+  containers: string[];
+  restartThreshold: number;
+  diskPercent: number;
+  memoryPercent: number;
+  swapPercent: number;
+}
+
+export function renderWatchdogScript(o: WatchdogOptions): string {
+  for (const c of o.containers) if (!/^[a-z][a-z0-9-]*$/.test(c)) throw new Error(`watchdog: bad container name ${c}`);
+  return `${header("container health, restart loops, OOM kills, disk, memory and swap")}
+readonly CONTAINERS=(${o.containers.join(" ")})
+${ALERT}
+problems=0
+for ctr in "\${CONTAINERS[@]}"; do
+  if ! state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}} {{.State.OOMKilled}}' "\${ctr}" 2>/dev/null); then
+    alert "\${ctr}: container not found"; problems=$((problems + 1)); continue
+  fi
+  read -r status health restarts oom <<<"\${state}"
+  [[ "\${status}" == "running" ]] || { alert "\${ctr}: status \${status}"; problems=$((problems + 1)); }
+  [[ "\${health}" != "unhealthy" ]] || { alert "\${ctr}: unhealthy"; problems=$((problems + 1)); }
+  (( restarts <= ${o.restartThreshold} )) || { alert "\${ctr}: restarted \${restarts} times"; problems=$((problems + 1)); }
+  [[ "\${oom}" != "true" ]] || { alert "\${ctr}: OOM-killed"; problems=$((problems + 1)); }
+done
+disk=$(df --output=pcent / | tail -1 | tr -dc '0-9')
+(( disk <= ${o.diskPercent} )) || { alert "disk usage \${disk}%"; problems=$((problems + 1)); }
+read -r mem_total mem_avail swap_total swap_free < <(awk '/^MemTotal:/{t=$2} /^MemAvailable:/{a=$2} /^SwapTotal:/{st=$2} /^SwapFree:/{sf=$2} END{print t, a, st, sf}' /proc/meminfo)
+mem_used=$(( (mem_total - mem_avail) * 100 / mem_total ))
+(( mem_used <= ${o.memoryPercent} )) || { alert "memory usage \${mem_used}%"; problems=$((problems + 1)); }
+if (( swap_total > 0 )); then
+  swap_used=$(( (swap_total - swap_free) * 100 / swap_total ))
+  (( swap_used <= ${o.swapPercent} )) || { alert "swap usage \${swap_used}%"; problems=$((problems + 1)); }
+fi
+echo "watchdog: \${problems} problem(s)"
+(( problems == 0 ))
+`;
+}
+
+export function renderAuditScript(o: { gateways: string[] }): string {
+  return `${header("weekly OpenClaw security audit of every gateway")}
+readonly GATEWAYS=(${o.gateways.join(" ")})
+${ALERT}
+failed=0
+for gw in "\${GATEWAYS[@]}"; do
+  if ! report=$(docker exec "\${gw}" openclaw security audit --json 2>/dev/null); then
+    alert "\${gw}: security audit did not run"; failed=1; continue
+  fi
+  read -r critical warn < <(jq -r '"\\(.summary.critical) \\(.summary.warn)"' <<<"\${report}")
+  if (( critical > 0 || warn > 0 )); then
+    alert "\${gw}: security audit found \${critical} critical, \${warn} warn: $(jq -r '[.findings[] | select(.severity != "info") | .checkId] | join(", ")' <<<"\${report}")"
+    failed=1
+  else
+    echo "\${gw}: audit clean"
+  fi
+done
+exit "\${failed}"
+`;
+}
+
+export function renderTokenAgeScript(o: { tokenFiles: string[]; maxAgeDays: number }): string {
+  return `${header("remind to rotate tokens (rotation itself runs through Pulumi keepers)")}
+readonly TOKEN_FILES=(${quoted(o.tokenFiles)})
+${ALERT}
+for file in "\${TOKEN_FILES[@]}"; do
+  age_days=$(( ($(date +%s) - $(stat -c %Y "\${file}")) / 86400 ))
+  if (( age_days > ${o.maxAgeDays} )); then
+    alert "\${file} is \${age_days} days old: rotate it (pulumi config set openclaw:rotation.gatewayToken <new value>; pulumi up)"
+  fi
+done
+`;
+}
+
+export interface OperationsArgs {
+  host: Host;
+  backup: Omit<BackupOptions, "passwordFile"> & { onCalendar: string };
+  watchdog: WatchdogOptions;
+  gateways: string[];
+  tokenFiles: string[];
+  alertWebhookUrl?: pulumi.Input<string>;
+  /** Changing this value issues a new backup password (old snapshots keep the old one: see docs). */
+  backupPasswordRotation: string;
+}
+
+export class Operations extends pulumi.ComponentResource {
+  readonly backupPassword: pulumi.Output<string>;
+  readonly scripts: Record<string, string>;
+
+  constructor(name: string, args: OperationsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openclaw:infra:Operations", name, {}, opts);
+    const password = new random.RandomPassword(`${name}-backup-password`, { length: 48, special: false, keepers: { rotation: args.backupPasswordRotation } }, { parent: this });
+    this.backupPassword = pulumi.secret(password.result);
+    const passwordFile = `${CONFIG_DIR}/restic-password`;
+    const alertEnv = `${CONFIG_DIR}/alert.env`;
+    remoteFile(`${name}-backup-password`, args.host, { path: passwordFile, content: this.backupPassword, mode: "0400", owner: "root:root", secret: true }, { parent: this });
+    remoteFile(`${name}-alert-env`, args.host, {
+      path: alertEnv,
+      content: args.alertWebhookUrl ? pulumi.secret(pulumi.interpolate`ALERT_WEBHOOK_URL=${args.alertWebhookUrl}\n`) : "# no alert webhook configured: alerts go to the journal\n",
+      mode: "0400", owner: "root:root", secret: args.alertWebhookUrl !== undefined,
+    }, { parent: this });
+
+    this.scripts = {
+      "openclaw-backup": renderBackupScript({ ...args.backup, passwordFile }),
+      "openclaw-backup-verify": renderBackupVerifyScript({ repository: args.backup.repository, passwordFile, maxAgeHours: 36 }),
+      "openclaw-watchdog": renderWatchdogScript(args.watchdog),
+      "openclaw-audit": renderAuditScript({ gateways: args.gateways }),
+      "openclaw-token-age": renderTokenAgeScript({ tokenFiles: args.tokenFiles, maxAgeDays: 90 }),
+    };
+    const schedule: Record<string, { onCalendar: string; description: string; readWrite: string[] }> = {
+      "openclaw-backup": { onCalendar: args.backup.onCalendar, description: "OpenClaw encrypted backup", readWrite: [args.backup.repository] },
+      "openclaw-backup-verify": { onCalendar: "Sun *-*-* 04:30:00", description: "OpenClaw backup verification", readWrite: [args.backup.repository] },
+      "openclaw-watchdog": { onCalendar: "*:0/5", description: "OpenClaw watchdog", readWrite: [] },
+      "openclaw-audit": { onCalendar: "Mon *-*-* 06:00:00", description: "OpenClaw weekly security audit", readWrite: [] },
+      "openclaw-token-age": { onCalendar: "daily", description: "OpenClaw token age reminder", readWrite: [] },
+    };
+    for (const [unit, script] of Object.entries(this.scripts)) {
+      const path = `${SCRIPT_DIR}/${unit}`;
+      const file = remoteFile(`${name}-${unit}-script`, args.host, { path, content: script, mode: "0700", owner: "root:root", secret: false }, { parent: this });
+      const when = schedule[unit]!;
+      new SystemdUnit(`${name}-${unit}`, {
+        host: args.host,
+        unitName: unit,
+        service: { description: when.description, type: "oneshot", execStart: [path], hardening: "root-task", environmentFiles: [alertEnv], readWritePaths: when.readWrite },
+        timer: { description: when.description, onCalendar: when.onCalendar, randomizedDelaySec: unit === "openclaw-watchdog" ? 30 : 600 },
+      }, { parent: this, dependsOn: [file] });
+    }
+    this.registerOutputs({ backupPassword: this.backupPassword });
+  }
+}
