@@ -7,8 +7,8 @@
  * the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { generatedSecret } from "../infra/generatedSecret";
+import { deployWorkload, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
@@ -47,12 +47,7 @@ export class Gateway extends pulumi.ComponentResource {
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:Gateway", name, {}, opts);
-    const token = new random.RandomPassword(`${name}-token`, {
-      length: 48,
-      special: false,
-      keepers: { rotation: args.tokenRotation },
-    }, { parent: this });
-    this.token = pulumi.secret(token.result);
+    this.token = generatedSecret(`${name}-token`, args.tokenRotation, this);
     this.hostName = name;
     this.url = `http://${name}:${args.port}`;
 
@@ -105,13 +100,7 @@ export class Gateway extends pulumi.ComponentResource {
       pidsLimit: 1024,
       readOnlyRoot: true,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=256m" },
-      healthcheck: {
-        test: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${args.port}/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
-        intervalSeconds: 30,
-        timeoutSeconds: 10,
-        retries: 3,
-        startPeriodSeconds: 60,
-      },
+      healthcheck: nodeHttpHealthcheck(`http://127.0.0.1:${args.port}/healthz`, 60),
       labels: { "openclaw.role": "gateway" },
     }, args.target, this);
 

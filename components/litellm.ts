@@ -6,7 +6,7 @@
  * socket proxy) shows. Egress goes through the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedSecret } from "../infra/generatedSecret";
 import { stringify as toYaml } from "yaml";
 import { PROVIDERS, ProviderName } from "../infra/config";
 import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
@@ -86,13 +86,8 @@ export class LiteLlm extends pulumi.ComponentResource {
 
   constructor(name: string, args: LiteLlmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:LiteLlm", name, {}, opts);
-    const masterKey = new random.RandomPassword(`${name}-master-key`, {
-      length: 48,
-      special: false,
-      keepers: { rotation: args.masterKeyRotation },
-    }, { parent: this });
     // LiteLLM requires master keys to start with "sk-".
-    this.masterKey = pulumi.secret(pulumi.interpolate`sk-${masterKey.result}`);
+    this.masterKey = pulumi.interpolate`sk-${generatedSecret(`${name}-master-key`, args.masterKeyRotation, this)}`;
     this.hostName = name;
     this.url = `http://${name}:${LITELLM_PORT}`;
     this.config = renderLiteLlmConfig(args.models);

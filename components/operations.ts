@@ -5,7 +5,7 @@
  * security audit, and a token-age reminder (tokens rotate through Pulumi).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedSecret } from "../infra/generatedSecret";
 import { Host } from "../infra/hosts";
 import { remoteFile } from "../infra/remoteFile";
 import { SystemdUnit } from "./systemdUnit";
@@ -180,8 +180,7 @@ export class Operations extends pulumi.ComponentResource {
 
   constructor(name: string, args: OperationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:Operations", name, {}, opts);
-    const password = new random.RandomPassword(`${name}-backup-password`, { length: 48, special: false, keepers: { rotation: args.backupPasswordRotation } }, { parent: this });
-    this.backupPassword = pulumi.secret(password.result);
+    this.backupPassword = generatedSecret(`${name}-backup-password`, args.backupPasswordRotation, this);
     const passwordFile = `${CONFIG_DIR}/restic-password`;
     const alertEnv = `${CONFIG_DIR}/alert.env`;
     remoteFile(`${name}-backup-password`, args.host, { path: passwordFile, content: this.backupPassword, mode: "0400", owner: "root:root", secret: true }, { parent: this });

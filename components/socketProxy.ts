@@ -19,7 +19,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { deployWorkload, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
 
 export const SOCKET_PROXY_PORT = 2375;
 const SERVER_PATH = "/opt/socket-proxy/server.js";
@@ -92,13 +92,7 @@ export class SocketProxy extends pulumi.ComponentResource {
       cpus: args.cpus,
       pidsLimit: 64,
       readOnlyRoot: true,
-      healthcheck: {
-        test: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${SOCKET_PROXY_PORT}/_ping').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
-        intervalSeconds: 30,
-        timeoutSeconds: 5,
-        retries: 3,
-        startPeriodSeconds: 5,
-      },
+      healthcheck: nodeHttpHealthcheck(`http://127.0.0.1:${SOCKET_PROXY_PORT}/_ping`, 5),
       labels: { "openclaw.role": "socket-proxy" },
     }, args.target, this);
     this.registerOutputs({ dockerHost: this.dockerHost });

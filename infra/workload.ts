@@ -70,6 +70,22 @@ export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 const seconds = (s: number) => `${s}s`;
 
+/** The same healthcheck shape serves docker.Container and a Swarm ContainerSpec. */
+function healthcheckInputs(h: Healthcheck) {
+  return { tests: h.test, interval: seconds(h.intervalSeconds), timeout: seconds(h.timeoutSeconds), retries: h.retries, startPeriod: seconds(h.startPeriodSeconds) };
+}
+
+/** An HTTP healthcheck with the image's own Node (no curl or wget in these images). */
+export function nodeHttpHealthcheck(url: string, startPeriodSeconds: number): Healthcheck {
+  return {
+    test: ["CMD", "node", "-e", `fetch('${url}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+    intervalSeconds: 30,
+    timeoutSeconds: 10,
+    retries: 3,
+    startPeriodSeconds,
+  };
+}
+
 /** A path as a resource-name suffix: /etc/squid/squid.conf → -etc-squid-squid.conf */
 function slug(path: string): string {
   return path.replace(/[^A-Za-z0-9.]+/g, "-");
@@ -120,13 +136,7 @@ function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { k
     memory: spec.memoryMb,
     memorySwap: spec.memoryMb,
     cpus: String(spec.cpus),
-    healthcheck: {
-      tests: spec.healthcheck.test,
-      interval: seconds(spec.healthcheck.intervalSeconds),
-      timeout: seconds(spec.healthcheck.timeoutSeconds),
-      retries: spec.healthcheck.retries,
-      startPeriod: seconds(spec.healthcheck.startPeriodSeconds),
-    },
+    healthcheck: healthcheckInputs(spec.healthcheck),
     // on-failure with a cap (CIS 5.15): a crash loop stops and the watchdog alerts.
     restart: "on-failure",
     maxRetryCount: 5,
@@ -188,13 +198,7 @@ function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kin
           ...(spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.target, readOnly: b.readOnly })),
           ...Object.entries(spec.tmpfs ?? {}).map(([target]) => ({ type: "tmpfs", target })),
         ],
-        healthcheck: {
-          tests: spec.healthcheck.test,
-          interval: seconds(spec.healthcheck.intervalSeconds),
-          timeout: seconds(spec.healthcheck.timeoutSeconds),
-          retries: spec.healthcheck.retries,
-          startPeriod: seconds(spec.healthcheck.startPeriodSeconds),
-        },
+        healthcheck: healthcheckInputs(spec.healthcheck),
         labels: Object.entries(spec.labels ?? {}).map(([label, value]) => ({ label, value })),
       },
       placement: { constraints: target.constraints, maxReplicas: 1 },

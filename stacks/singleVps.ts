@@ -9,7 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Caddy } from "../components/caddy";
 import { CloudflareTunnel } from "../components/cloudflareTunnel";
 import { EgressProxy } from "../components/egressProxy";
+import { FirewallRules } from "../components/firewallRules";
 import { Gateway } from "../components/gateway";
+import { HostBaseline } from "../components/hostBaseline";
+import { Operations } from "../components/operations";
 import { LiteLlm, LITELLM_PORT } from "../components/litellm";
 import { SocketProxy } from "../components/socketProxy";
 import { checkCapacity } from "../infra/capacity";
@@ -46,9 +49,17 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
   });
 
   const host = connectHost(config.host);
-  const target = (name: string): WorkloadTarget => ({ kind: "container", host, filesDir: `/opt/openclaw/${name}` });
-  const onHost = { provider: host.docker };
   const tunnelIngress = config.ingress.mode === "cloudflare-tunnel";
+  const firewall = new FirewallRules(`${config.host.name}-firewall`, {
+    host,
+    sshPort: config.host.sshPort,
+    adminAddresses: config.admin.addresses,
+    web: tunnelIngress ? "closed" : "cloudflare",
+  });
+  const baseline = new HostBaseline(`${config.host.name}-baseline`, { host, sshPort: config.host.sshPort, adminAddresses: config.admin.addresses, swarm: false });
+  // Workloads wait for a firewalled, hardened host with Docker configured.
+  const onHost = { provider: host.docker, dependsOn: [firewall, baseline] };
+  const target = (name: string): WorkloadTarget => ({ kind: "container", host, filesDir: `/opt/openclaw/${name}` });
 
   const network = (name: string, subnet: string, internal: boolean) => new docker.Network(name, {
     name,
@@ -132,6 +143,27 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
       target: target(name),
     });
   });
+
+  new Operations(`${config.host.name}-ops`, {
+    host,
+    backup: {
+      repository: config.backup.repository,
+      sources: [
+        ...instances.map((i) => `/var/lib/docker/volumes/${gatewayName(i.name)}-data/_data`),
+        ...instances.map((i) => `${dataRoot(i.name)}/workspace`),
+      ],
+      keepDaily: config.backup.keepDaily,
+      onCalendar: config.backup.onCalendar,
+    },
+    watchdog: {
+      containers: [NAMES.socketProxy, NAMES.egress, NAMES.litellm, ...instances.map((i) => gatewayName(i.name)), tunnelIngress ? NAMES.tunnel : NAMES.caddy],
+      restartThreshold: 3, diskPercent: 85, memoryPercent: 90, swapPercent: 50,
+    },
+    gateways: instances.map((i) => gatewayName(i.name)),
+    tokenFiles: instances.map((i) => `/opt/openclaw/${gatewayName(i.name)}/run/secrets/openclaw-gateway-token`),
+    alertWebhookUrl: config.alertWebhookUrl,
+    backupPasswordRotation: config.rotation.backupPassword,
+  }, { dependsOn: [baseline] });
 
   let ingressOutputs: StackOutputs;
   if (config.ingress.mode === "caddy") {

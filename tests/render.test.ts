@@ -24,7 +24,8 @@ describe("npm run render", () => {
       assert.deepEqual(Object.keys(r).slice(0, 6), ["type", "name", "parent", "custom", "inputs", "dependsOn"]);
     }
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type).sort();
-    assert.deepEqual([...new Set(components)], ["openclaw:infra:Caddy", "openclaw:infra:EgressProxy", "openclaw:infra:Gateway", "openclaw:infra:LiteLlm", "openclaw:infra:SocketProxy"]);
+    assert.deepEqual([...new Set(components)], ["openclaw:infra:Caddy", "openclaw:infra:EgressProxy", "openclaw:infra:FirewallRules", "openclaw:infra:Gateway",
+      "openclaw:infra:HostBaseline", "openclaw:infra:LiteLlm", "openclaw:infra:Operations", "openclaw:infra:SocketProxy", "openclaw:infra:SystemdUnit"]);
     const container = run.resources.find((r) => r.name === "openclaw-primary-container")!;
     assert.equal(container.parent, "openclaw-primary");
     assert.ok(container.dependsOn.includes("openclaw-primary-etc-openclaw-openclaw.json"), container.dependsOn.join(","));

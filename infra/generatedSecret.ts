@@ -1,0 +1,12 @@
+/**
+ * Tokens and keys the stack generates: a RandomPassword whose `keepers`
+ * carry a rotation value from config, so changing that value (and running
+ * `pulumi up`) issues a new one deliberately, and nothing else ever does.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+export function generatedSecret(name: string, rotation: string, parent: pulumi.Resource): pulumi.Output<string> {
+  const password = new random.RandomPassword(name, { length: 48, special: false, keepers: { rotation } }, { parent });
+  return pulumi.secret(password.result);
+}
