@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { imagePinProblem } from "../infra/images";
+import { findTool, missingTools, run as runTool } from "./support/tools";
 import { RenderRun, runRender, singleVpsConfig, writeStackFile } from "./support/render";
 
 const BIG_HOST = { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 };
@@ -67,6 +71,14 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
       assert.equal(run.resources.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name).join(), "vps-docker");
     });
 
+    test("the rendered squid.conf parses with no ERROR or WARNING", { skip: missingTools("squid -k parse on the render", ["squid"]) }, () => {
+      const file = join(mkdtempSync(join(tmpdir(), "squidconf-")), "squid.conf");
+      writeFileSync(file, run.fileContent("/etc/squid/squid.conf"));
+      const parse = runTool(findTool("squid")!, ["-k", "parse", "-f", file]);
+      assert.equal(parse.status, 0, parse.stderr);
+      assert.doesNotMatch(parse.stdout + parse.stderr, /ERROR|WARNING|FATAL/);
+    });
+
     test("the squid.conf admits exactly the internal subnet and the configured domains", () => {
       const squid = run.fileContent("/etc/squid/squid.conf");
       assert.match(squid, /^acl localnet src 172\.30\.10\.0\/24$/m);
@@ -88,6 +100,18 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
     });
   });
 }
+
+describe("growth", () => {
+  test("each partitioned gateway adds the same number of resources", () => {
+    const count = (n: number) => runRender(["--stack", `n${n}`, "--config", writeStackFile(singleVpsConfig({
+      host: { ...BIG_HOST, memoryMb: 65536 }, channelTokens: undefined,
+      gateway: { memoryMb: 2048, instances: Array.from({ length: n }, (_, i) => ({ name: `gw${i + 1}` })) },
+    }))]).resources.length;
+    const [one, two, five] = [count(1), count(2), count(5)];
+    assert.ok(two > one);
+    assert.equal(five - one, 4 * (two - one));
+  });
+});
 
 describe("capacity", () => {
   test("a stack that does not fit the host's RAM is refused with the numbers", () => {
