@@ -65,7 +65,6 @@ export class Caddy extends pulumi.ComponentResource {
       volumes: [{ source: data.name, target: "/data", readOnly: false }],
       memoryMb: 128,
       cpus: 0.5,
-      pidsLimit: 256,
       capAdd: ["NET_BIND_SERVICE"],
       readOnlyRoot: true,
       tmpfs: { "/config": "rw,noexec,nosuid,size=8m", "/tmp": "rw,noexec,nosuid,size=16m" },

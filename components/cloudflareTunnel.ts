@@ -68,7 +68,6 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
       files: [{ path: TOKEN_PATH, content: pulumi.secret(token.token), secret: true, uid: CLOUDFLARED_UID, gid: CLOUDFLARED_UID, mode: "0400" }],
       memoryMb: 128,
       cpus: 0.5,
-      pidsLimit: 128,
       readOnlyRoot: true,
       healthcheck: { test: ["CMD", "cloudflared", "version"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
       labels: { "openclaw.role": "ingress" },

@@ -138,7 +138,6 @@ export class EgressProxy extends pulumi.ComponentResource {
       files: [{ path: SQUID_CONF_PATH, content: this.squidConf, secret: false, uid: 0, gid: PROXY_UID, mode: "0640" }],
       memoryMb: args.memoryMb,
       cpus: args.cpus,
-      pidsLimit: 256,
       // squid starts as root, then drops to `proxy` for its workers.
       capAdd: ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"],
       readOnlyRoot: true,

@@ -97,7 +97,6 @@ export class Gateway extends pulumi.ComponentResource {
       ],
       memoryMb: args.memoryMb,
       cpus: args.cpus,
-      pidsLimit: 1024,
       readOnlyRoot: true,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=256m" },
       healthcheck: nodeHttpHealthcheck(`http://127.0.0.1:${args.port}/healthz`, 60),

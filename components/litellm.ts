@@ -118,7 +118,6 @@ export class LiteLlm extends pulumi.ComponentResource {
       files,
       memoryMb: args.memoryMb,
       cpus: args.cpus,
-      pidsLimit: 512,
       readOnlyRoot: true,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=128m" },
       healthcheck: {

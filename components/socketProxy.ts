@@ -90,7 +90,6 @@ export class SocketProxy extends pulumi.ComponentResource {
       binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
       memoryMb: args.memoryMb,
       cpus: args.cpus,
-      pidsLimit: 64,
       readOnlyRoot: true,
       healthcheck: nodeHttpHealthcheck(`http://127.0.0.1:${SOCKET_PROXY_PORT}/_ping`, 5),
       labels: { "openclaw.role": "socket-proxy" },

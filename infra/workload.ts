@@ -53,7 +53,6 @@ export interface WorkloadSpec {
   binds?: { hostPath: string; target: string; readOnly: boolean; ensure?: { uid: number; gid: number; mode: string } }[];
   memoryMb: number;
   cpus: number;
-  pidsLimit?: number;
   healthcheck: Healthcheck;
   readOnlyRoot: boolean;
   tmpfs?: Record<string, string>;
@@ -64,7 +63,7 @@ export interface WorkloadSpec {
 
 export type WorkloadTarget =
   | { kind: "container"; host: Host; /** Host directory holding the workload's files. */ filesDir: string }
-  | { kind: "swarm"; provider: docker.Provider; constraints: string[]; /** Node receiving the service, for files.json. */ nodeName: string };
+  | { kind: "swarm"; provider: docker.Provider; constraints: string[] };
 
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 

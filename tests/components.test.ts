@@ -35,7 +35,7 @@ function buildAll(mode: "container" | "swarm"): Promise<Render> {
     const swarmProvider = new docker.Provider("nyc-docker", { host: "ssh://deploy@10.0.0.10:9922" });
     const target = (name: string): WorkloadTarget => mode === "container"
       ? { kind: "container", host, filesDir: `/opt/openclaw/${name}` }
-      : { kind: "swarm", provider: swarmProvider, constraints: CONSTRAINTS, nodeName: "nyc" };
+      : { kind: "swarm", provider: swarmProvider, constraints: CONSTRAINTS };
     const net = { name: "openclaw-net" };
     const socket = new SocketProxy("openclaw-docker-proxy", { image: "node:20.19.5-alpine3.22", allowedBindRoots: ["/srv/openclaw/primary/sandboxes"], sandboxMemoryMb: 512, network: net, memoryMb: 128, cpus: 0.25, target: target("openclaw-docker-proxy") });
     const egress = new EgressProxy("openclaw-egress", { allowDomains: [".anthropic.com"], clientSubnets: ["172.30.10.0/24"], internalDestinations: [{ host: "openclaw-litellm", port: 4000 }], image: "ubuntu/squid:6.6-24.04_edge", internalNetwork: net, egressNetwork: { name: "egress-net" }, memoryMb: 128, cpus: 0.25, target: target("openclaw-egress") });

@@ -74,7 +74,7 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
         egressProxyUrl: "http://openclaw-egress:3128",
         modelProxy: { baseUrl: "http://openclaw-litellm:4000", apiKey: "k", models: ["claude"], primary: "claude" },
         sandbox: SANDBOX, memoryMb: 4096, cpus: 2, networks: [{ name: "openclaw-net" }], tokenRotation: "1",
-        target: { kind: "swarm", provider, constraints: ["node.labels.openclaw.trusted == true"], nodeName: "nyc" },
+        target: { kind: "swarm", provider, constraints: ["node.labels.openclaw.trusted == true"] },
       });
       rendered = gateway.openclawConfig;
       return {};
