@@ -116,7 +116,8 @@ export interface RenderInput {
  * invalid config) before anything is recorded.
  */
 export async function renderProgram(input: RenderInput, loadProgram: () => Promise<() => Promise<unknown>>): Promise<Render> {
-  const recorded: RenderedResource[] = [];
+  // Names are resolved once every resource is known: parent and dependencies recorded as URNs.
+  const recorded: Omit<RenderedResource, "parent">[] = [];
   await pulumi.runtime.setMocks({
     newResource: async (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, ...mockOutputs(args) } }),
     call: async (args) => mockCall(args),
@@ -135,7 +136,6 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
         type,
         name,
         urn,
-        parent: req.getParent() || null,
         parentUrn: req.getParent() || null,
         custom: req.getCustom(),
         inputs: redactSecrets(deserializeProperties(req.getObject() as never, true)) as Record<string, unknown>,
@@ -161,7 +161,7 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
 
   const nameOf = (urn: string) => namesByUrn.get(urn) ?? urn;
   return {
-    resources: recorded.map((r) => ({ ...r, parent: r.parent ? nameOf(r.parent) : null, dependsOn: r.dependsOn.map(nameOf) })),
+    resources: recorded.map((r) => ({ ...r, parent: r.parentUrn ? nameOf(r.parentUrn) : null, dependsOn: r.dependsOn.map(nameOf) })),
     files,
     outputs,
   };
