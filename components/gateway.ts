@@ -7,7 +7,7 @@
  * the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generatedSecret } from "../infra/generatedSecret";
+import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 

@@ -6,7 +6,7 @@
  * socket proxy) shows. Egress goes through the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generatedSecret } from "../infra/generatedSecret";
+import { generatedSecret } from "../infra/secrets";
 import { stringify as toYaml } from "yaml";
 import { PROVIDERS, ProviderName } from "../infra/config";
 import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";

@@ -5,7 +5,7 @@
  * security audit, and a token-age reminder (tokens rotate through Pulumi).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generatedSecret } from "../infra/generatedSecret";
+import { generatedSecret } from "../infra/secrets";
 import { Host } from "../infra/hosts";
 import { remoteFile } from "../infra/remoteFile";
 import { SystemdUnit } from "./systemdUnit";

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { looksLikeSecretName } from "../infra/secrets";
 import { Host } from "../infra/hosts";
 import { asRoot, remoteFile } from "../infra/remoteFile";
 
@@ -131,7 +132,7 @@ export function renderServiceUnit(spec: ServiceUnitSpec): string {
   if (spec.workingDirectory) service.push(["WorkingDirectory", spec.workingDirectory]);
   for (const [key, value] of Object.entries(spec.environment ?? {})) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw new Error(`systemd unit: bad environment name ${key}`);
-    if (/TOKEN|SECRET|PASSWORD|API_KEY/.test(key)) throw new Error(`systemd unit: ${key} looks like a secret; use an EnvironmentFile`);
+    if (looksLikeSecretName(key)) throw new Error(`systemd unit: ${key} looks like a secret; use an EnvironmentFile`);
     service.push(["Environment", quoteArg(`${key}=${value}`)]);
   }
   for (const file of spec.environmentFiles ?? []) service.push(["EnvironmentFile", file]);

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { looksLikeSecretName } from "./secrets";
 import { Host } from "./hosts";
 import { placeFile } from "./placedFiles";
 import { asRoot, remoteFile } from "./remoteFile";
@@ -216,7 +217,7 @@ function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kin
 /** Deploys the workload in the target's mode, as a child of `parent`. */
 export function deployWorkload(spec: WorkloadSpec, target: WorkloadTarget, parent: pulumi.Resource): docker.Container | docker.Service {
   for (const [key] of Object.entries(spec.env ?? {})) {
-    if (/TOKEN|SECRET|PASSWORD|API_KEY|MASTER_KEY/i.test(key)) {
+    if (looksLikeSecretName(key)) {
       throw new Error(`${spec.name}: env ${key} looks like a secret; deliver it as a secret file instead (the Docker API shows env)`);
     }
   }
