@@ -2,6 +2,7 @@
  * One explicit way into each host: a docker provider over SSH and the SSH
  * connection remote Commands use, both pinned to the host key from config.
  */
+import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,10 +16,9 @@ export interface Host {
   connection: command.types.input.remote.ConnectionArgs;
 }
 
-/** The known_hosts line for a host: `[addr]:port` unless the port is 22. */
+/** The known_hosts line for a host: `[addr]:port` unless the port is 22 (ssh's own lookup key). */
 export function knownHostsEntry(host: HostConfig): string {
-  const address = host.address.includes(":") ? `[${host.address}]` : host.address;
-  const name = host.sshPort === 22 && !host.address.includes(":") ? address : `[${host.address}]:${host.sshPort}`;
+  const name = host.sshPort === 22 ? host.address : `[${host.address}]:${host.sshPort}`;
   return `${name} ${host.hostKey}`;
 }
 
@@ -37,7 +37,7 @@ export function dockerSshOptions(host: HostConfig): string[] {
 
 export function connectHost(host: HostConfig, parent?: pulumi.Resource): Host {
   const provider = new docker.Provider(`${host.name}-docker`, {
-    host: `ssh://${host.sshUser}@${host.address.includes(":") ? `[${host.address}]` : host.address}:${host.sshPort}`,
+    host: `ssh://${host.sshUser}@${isIP(host.address) === 6 ? `[${host.address}]` : host.address}:${host.sshPort}`,
     sshOpts: dockerSshOptions(host),
   }, { parent });
   return {
