@@ -42,6 +42,8 @@ export function renderCaddyfile(domain: string, routes: CaddyRoute[]): string {
 }
 
 export interface CaddyArgs {
+  /** Memory limit; the stack's capacity check counts the same number. */
+  memoryMb: number;
   image: pulumi.Input<string>;
   domain: string;
   routes: CaddyRoute[];
@@ -63,7 +65,7 @@ export class Caddy extends pulumi.ComponentResource {
       networks: [args.network],
       files: [{ path: CADDYFILE_PATH, content: this.caddyfile, secret: false, uid: 0, gid: 0, mode: "0444" }],
       volumes: [{ source: data.name, target: "/data", readOnly: false }],
-      memoryMb: 128,
+      memoryMb: args.memoryMb,
       cpus: 0.5,
       capAdd: ["NET_BIND_SERVICE"],
       readOnlyRoot: true,

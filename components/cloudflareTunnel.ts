@@ -13,6 +13,8 @@ const TOKEN_PATH = "/run/secrets/tunnel-token";
 const CLOUDFLARED_UID = 65532;
 
 export interface CloudflareTunnelArgs {
+  /** Memory limit; the stack's capacity check counts the same number. */
+  memoryMb: number;
   accountId: string;
   zoneId: string;
   domain: string;
@@ -66,7 +68,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
       command: ["tunnel", "--no-autoupdate", "run", "--token-file", TOKEN_PATH],
       networks: args.networks,
       files: [{ path: TOKEN_PATH, content: pulumi.secret(token.token), secret: true, uid: CLOUDFLARED_UID, gid: CLOUDFLARED_UID, mode: "0400" }],
-      memoryMb: 128,
+      memoryMb: args.memoryMb,
       cpus: 0.5,
       readOnlyRoot: true,
       healthcheck: { test: ["CMD", "cloudflared", "version"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },

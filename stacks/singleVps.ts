@@ -59,7 +59,7 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
   const baseline = new HostBaseline(`${config.host.name}-baseline`, { host, sshPort: config.host.sshPort, adminAddresses: config.admin.addresses, swarm: false });
   // Workloads wait for a firewalled, hardened host with Docker configured.
   const onHost = { provider: host.docker, dependsOn: [firewall, baseline] };
-  const target = (name: string): WorkloadTarget => ({ kind: "container", host, filesDir: `/opt/openclaw/${name}` });
+  const target = (name: string): Extract<WorkloadTarget, { kind: "container" }> => ({ kind: "container", host, filesDir: `/opt/openclaw/${name}` });
 
   const network = (name: string, subnet: string, internal: boolean) => new docker.Network(name, {
     name,
@@ -167,7 +167,7 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
 
   let ingressOutputs: StackOutputs;
   if (config.ingress.mode === "caddy") {
-    new Caddy(NAMES.caddy, { image: config.images.caddy, domain: config.ingress.domain, routes, network: { name: proxyNet.name }, target: { kind: "container", host, filesDir: `/opt/openclaw/${NAMES.caddy}` } });
+    new Caddy(NAMES.caddy, { image: config.images.caddy, memoryMb: ingressContainerMb, domain: config.ingress.domain, routes, network: { name: proxyNet.name }, target: target(NAMES.caddy) });
     const record = new cloudflare.DnsRecord("openclaw-dns", {
       zoneId: config.ingress.cloudflareZoneId,
       name: config.ingress.domain,
@@ -184,6 +184,7 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
       domain: config.ingress.domain,
       routes,
       image: config.images.cloudflared,
+      memoryMb: ingressContainerMb,
       // proxy-net reaches the gateways; egress-net reaches Cloudflare.
       networks: [{ name: proxyNet.name }, { name: egressNet.name }],
       target: target(NAMES.tunnel),
