@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify as toYaml } from "yaml";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { PROJECT_ROOT } from "./tools";
 
 export interface RenderedResourceJson {
@@ -70,8 +70,7 @@ export function writeStackFile(config: Record<string, unknown>): string {
 
 /** The committed single-vps config, with overrides, keys without the namespace. */
 export function singleVpsConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const { parse } = require("yaml") as typeof import("yaml");
-  const base = (parse(readFileSync(join(PROJECT_ROOT, "Pulumi.single-vps.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+  const base = (parseYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.single-vps.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete merged[`openclaw:${key}`];
