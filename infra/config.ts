@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { imagePinProblem } from "./images";
+import { quorumProblem } from "./quorum";
 import { DEFAULT_IMAGES, OPENCLAW_VERSION, SUPPORTED_OPENCLAW_VERSIONS } from "./versions";
 
 export const NAMESPACE = "openclaw";
@@ -77,6 +78,7 @@ const imagesSchema = z.strictObject({
   socketProxy: image.optional(),
   caddy: image.optional(),
   cloudflared: image.optional(),
+  otelCollector: image.optional(),
 }).prefault({}).transform((overrides) => ({ ...DEFAULT_IMAGES, ...overrides }));
 
 const adminSchema = z.strictObject({
@@ -236,37 +238,70 @@ const singleVpsSchema = z.strictObject({
   checkInstances(cfg, ctx);
 });
 
-const swarmNodeSchema = hostSchema.extend({ role: z.enum(["manager", "worker"]) });
+// Swarm (seeds 000, 001): nodes with roles, the trusted node every sensitive service is pinned to.
+const nodeLabels = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const key of Object.keys(labels)) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(key)) ctx.addIssue({ code: "custom", path: [key], message: "expected a label key such as region" });
+    else if (key.startsWith("openclaw.")) ctx.addIssue({ code: "custom", path: [key], message: "openclaw.* labels are set by the stack (openclaw:trustedNode)" });
+  }
+});
+const swarmNodeSchema = hostSchema.extend({
+  role: z.enum(["manager", "worker"]),
+  /** Address Cloudflare reaches (DNS record, 80/443); `address` is the peer address. */
+  publicAddress: ipAddress.optional(),
+  labels: nodeLabels.default({}),
+});
 const swarmSchema = z.strictObject({
   topology: z.literal("swarm"),
   ...common,
   nodes: z.array(swarmNodeSchema).min(1, "expected at least one swarm node"),
   trustedNode: name,
   standbyNode: name.optional(),
+  /** init: the first manager creates the swarm; adopt: it already runs one (CapRover's), joined as is. */
+  swarm: z.strictObject({ mode: z.enum(["init", "adopt"]).default("init"), autolock: z.boolean().default(true) }).prefault({}),
   overlaySubnet: ipv4Cidr.default("10.20.0.0/24"),
+  egressSubnet: ipv4Cidr.default("10.20.1.0/24"),
   nfs: z.strictObject({
     server: name,
-    clients: z.array(name).default([]),
+    /** Managers that mount the export (default: every manager but the server). */
+    clients: z.array(name).optional(),
     exportPath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "expected an absolute path").default("/captain/data"),
   }).optional(),
+  /** caprover: CapRover's nginx proxies to the gateway over captain-overlay-network; cloudflare-tunnel: cloudflared on the trusted node. */
+  ingress: z.strictObject({
+    mode: z.enum(["caprover", "cloudflare-tunnel"]).default("caprover"),
+    cloudflareAccountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare account id").optional(),
+  }).prefault({}),
+  otelCollector: z.strictObject({ memoryMb: memoryMb.default(256), cpus: cpus.default(0.25) }).optional(),
   domain,
   cloudflareZoneId: cloudflareZone.cloudflareZoneId,
   litellm: litellmSchema,
   providerApiKeys: providerKeys,
+  backup: backupSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
   const names = cfg.nodes.map((n) => n.name);
-  const mustBeNode = (value: string | undefined, path: (string | number)[]) => {
-    if (value !== undefined && !names.includes(value)) {
-      ctx.addIssue({ code: "custom", path, message: `expected one of the nodes (${names.join(", ")}), got "${value}"` });
+  const managers = cfg.nodes.filter((n) => n.role === "manager").map((n) => n.name);
+  const mustBeNode = (value: string | undefined, path: (string | number)[], among = names, what = "nodes") => {
+    if (value !== undefined && !among.includes(value)) {
+      ctx.addIssue({ code: "custom", path, message: `expected one of the ${what} (${among.join(", ")}), got "${value}"` });
     }
   };
+  cfg.nodes.forEach((n, i) => {
+    if (names.indexOf(n.name) !== i) ctx.addIssue({ code: "custom", path: ["nodes", i, "name"], message: `duplicate node name "${n.name}"` });
+    if (cfg.nodes.findIndex((m) => m.address === n.address) !== i) ctx.addIssue({ code: "custom", path: ["nodes", i, "address"], message: `duplicate node address ${n.address}` });
+  });
+  const quorum = quorumProblem(managers);
+  if (quorum) ctx.addIssue({ code: "custom", path: ["nodes"], message: quorum });
   mustBeNode(cfg.trustedNode, ["trustedNode"]);
   mustBeNode(cfg.standbyNode, ["standbyNode"]);
   if (cfg.standbyNode !== undefined && cfg.standbyNode === cfg.trustedNode) {
     ctx.addIssue({ code: "custom", path: ["standbyNode"], message: "expected a node other than trustedNode" });
   }
   mustBeNode(cfg.nfs?.server, ["nfs", "server"]);
-  cfg.nfs?.clients.forEach((c, i) => mustBeNode(c, ["nfs", "clients", i]));
+  cfg.nfs?.clients?.forEach((c, i) => mustBeNode(c, ["nfs", "clients", i], managers, "managers"));
+  if (cfg.ingress.mode === "cloudflare-tunnel" && cfg.ingress.cloudflareAccountId === undefined) {
+    ctx.addIssue({ code: "custom", path: ["ingress", "cloudflareAccountId"], message: "required key is missing (ingress.mode cloudflare-tunnel)" });
+  }
   checkModelsHaveKeys(cfg, ctx);
   checkInstances(cfg, ctx);
 });
@@ -291,6 +326,7 @@ export const TOPOLOGIES = Object.keys(SCHEMAS) as Topology[];
 
 export type SingleVpsConfig = z.output<typeof singleVpsSchema>;
 export type SwarmConfig = z.output<typeof swarmSchema>;
+export type SwarmNodeConfig = z.output<typeof swarmNodeSchema>;
 export type TailscaleHostConfig = z.output<typeof tailscaleHostSchema>;
 export type StackConfig = SingleVpsConfig | SwarmConfig | TailscaleHostConfig;
 export type HostConfig = z.output<typeof hostSchema>;

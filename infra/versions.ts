@@ -32,6 +32,8 @@ export const DEFAULT_IMAGES = {
   caddy: "caddy:2.10.2-alpine",
   // --token-file (the token as a file, not env) needs cloudflared 2025.4 or later.
   cloudflared: "cloudflare/cloudflared:2025.8.1",
+  // Seed 001's optional metrics collector (swarm topology).
+  otelCollector: "otel/opentelemetry-collector-contrib:0.152.1@sha256:fa1f6ea8dabd3042fabf4411eed7fa52f253edd8940140bec89a573e62a24eb7",
 } as const;
 
 export type ImageRole = keyof typeof DEFAULT_IMAGES;

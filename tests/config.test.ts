@@ -96,6 +96,7 @@ function swarmValid(): Record<string, unknown> {
     nodes: [
       { name: "nyc", role: "manager", address: "10.0.0.10", hostKey: HOST_KEY },
       { name: "sfo", role: "manager", address: "10.0.0.11", hostKey: HOST_KEY },
+      { name: "ams", role: "manager", address: "10.0.0.12", hostKey: HOST_KEY },
     ],
     trustedNode: "nyc",
     admin: { addresses: ["203.0.113.7"] },
