@@ -105,7 +105,7 @@ if [[ ! "\${token}" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]]; then
   echo "swarm join: stdin does not start with a join token" >&2
   exit 1
 fi
-if [[ ! "\${remote}" =~ ^[0-9A-Fa-f.:\\[\\]]+:${SWARM_PORT}$ ]]; then
+if [[ ! "\${remote}" =~ ^[][0-9A-Fa-f.:]+:${SWARM_PORT}$ ]]; then
   echo "swarm join: the second line of stdin is not a manager address:${SWARM_PORT}" >&2
   exit 1
 fi
@@ -160,13 +160,21 @@ readonly CONFIG_KEYS=' ${[...new Set(configKeys)].sort().join(" ")} '
 managed() { [[ "$1" == openclaw.* || "\${CONFIG_KEYS}" == *" $1 "* ]]; }
 # shellcheck disable=SC2046 # one argument per node id
 members=$(docker node inspect --format '{{.ID}} {{.Status.Addr}}' $(docker node ls -q))
-changed=0
-while IFS='|' read -r address role labels; do
+# Every configured node must be a member before anything changes.
+ids=()
+while IFS='|' read -r address _; do
   id=$(awk -v a="\${address}" '$2 == a { print $1 }' <<<"\${members}")
   if [[ -z "\${id}" ]]; then
     echo "nodes: no swarm member has the address \${address}: did it join?" >&2
     exit 1
   fi
+  ids+=("\${id}")
+done <<<"\${NODES}"
+changed=0
+i=0
+while IFS='|' read -r address role labels; do
+  id=\${ids[i]}
+  i=$((i + 1))
   args=()
   if [[ "$(docker node inspect --format '{{.Spec.Role}}' "\${id}")" != "\${role}" ]]; then
     args+=(--role "\${role}")
@@ -201,12 +209,17 @@ export function renderPlacementCheckScript(services: string[]): string {
 readonly SERVICES=(${services.join(" ")})
 failed=0
 for service in "\${SERVICES[@]}"; do
+  if ! tasks=$(docker service ps --no-trunc --filter desired-state=running --format '{{.CurrentState}}|{{.Error}}' "\${service}" 2>&1); then
+    echo "\${service}: \${tasks}" >&2
+    failed=1
+    continue
+  fi
   while IFS='|' read -r state error; do
     if [[ "\${state}" == Pending* ]]; then
       echo "\${service}: cannot be placed: \${error:-pending}" >&2
       failed=1
     fi
-  done < <(docker service ps --filter desired-state=running --format '{{.CurrentState}}|{{.Error}}' "\${service}")
+  done <<<"\${tasks}"
 done
 exit "\${failed}"
 `;
