@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suites use as oracles:
 # Debian packages (as root, with apt-get) and the OpenClaw CLI at the pinned
-# version with its own Node 24, both from the npm registry, into .cache/tools.
+# version with its own Node 24, both from the npm registry, into the tool cache
+# outside the clone (tests/support/tools.ts reads the same root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-readonly TOOLS_DIR="${PWD}/.cache/tools"
+readonly CACHE_ROOT="${OPENCLAW_INFRA_CACHE:-/var/cache/openclaw-infra}"
+readonly TOOLS_DIR="${CACHE_ROOT}/tools"
 # Pins: keep in step with infra/versions.ts (tests/versions.test.ts checks it).
 readonly OPENCLAW_VERSION="2026.9.6"
 readonly NODE24_VERSION="24.21.0"
@@ -13,6 +15,8 @@ readonly NODE24_VERSION="24.21.0"
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
   systemd curl ca-certificates jq
+  # The test VPS harness (tests/support/vps.ts) and the image builds (tests/support/images.ts).
+  docker.io debootstrap systemd-container
 )
 
 missing=()
@@ -55,3 +59,6 @@ install_npm_tool "${TOOLS_DIR}/openclaw" "openclaw@${OPENCLAW_VERSION}"
 
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"
+
+# The test VPS root filesystem (Debian 12 + systemd + sshd + Docker Engine), cached by recipe hash.
+node_modules/.bin/tsx tests/support/vps.ts prepare

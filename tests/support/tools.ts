@@ -8,7 +8,9 @@ import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
-export const TOOLS_DIR = join(PROJECT_ROOT, ".cache/tools");
+/** Caches live outside the clone, so a fresh clone on the same machine reuses them (scripts/install-validators.sh uses the same root). */
+export const CACHE_ROOT = process.env["OPENCLAW_INFRA_CACHE"] ?? "/var/cache/openclaw-infra";
+export const TOOLS_DIR = join(CACHE_ROOT, "tools");
 export const SKIP_LOG = join(PROJECT_ROOT, ".cache/skipped-suites.txt");
 
 const NODE_ARCH = process.arch === "arm64" ? "arm64" : "x64";
