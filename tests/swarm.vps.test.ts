@@ -8,6 +8,11 @@
  * node and only there; changing the trusted node moves them all (measured);
  * a service no node can take is reported by the placement check.
  *
+ * Failover state: the gateway volume backed up on nyc by the Operations
+ * backup script is restored on sfo by StateRestore's script (the repository
+ * copied between the two hosts stands for one both reach), newer local
+ * state is kept, a re-run restores nothing twice.
+ *
  * Not exercised here (this kernel has no IP_VS and no cross-node ESP): VIP
  * load balancing and the routing mesh (services use dnsrr), and encrypted
  * overlay traffic between nodes (pinned services talk on one node by design).
@@ -16,11 +21,15 @@
  * the stack's service specs).
  */
 import assert from "node:assert/strict";
+import { cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   desiredLabels, renderBootstrapScript, renderCredentialsScript, renderJoinScript, renderPlacementCheckScript, renderReconcileScript,
   SwarmNodeSpec, TRUSTED_CONSTRAINT,
 } from "../components/swarmCluster";
+import { renderBackupScript } from "../components/operations";
+import { renderRestoreScript, volumeDataPath } from "../components/stateRestore";
 import { asRoot } from "../infra/remoteFile";
 import { missingTools } from "./support/tools";
 import { bootVps, VpsCluster, VpsHost } from "./support/vps";
@@ -177,5 +186,37 @@ describe("SwarmCluster scripts on real VPSes", { skip }, () => {
     }, 30);
     assert.match(report.stderr, /^openclaw-nowhere: cannot be placed: .*no suitable node \(scheduling constraints not satisfied on 3 nodes\)/m);
     assert.doesNotMatch(report.stderr, /openclaw-primary/);
+  });
+
+  test("failover state: the backup taken on nyc is restored on sfo; newer local state is kept", { timeout: 120_000 }, async () => {
+    const [nyc, sfo, fra] = [nodes[0]!.vps, nodes[1]!.vps, nodes[2]!.vps];
+    const volume = "openclaw-primary-data";
+    const repository = "/var/backups/openclaw-restic";
+    const passwordFile = "/etc/openclaw/ops/restic-password";
+    const password = "restore-drill-password-0123456789";
+    for (const vps of [nyc, sfo, fra]) await vps.sshOk(`install -d -m 0700 /etc/openclaw/ops && install -m 0400 /dev/stdin ${passwordFile}`, { input: password });
+    await nyc.sshOk(`docker volume create ${volume} >/dev/null && cd ${volumeDataPath(volume)} && mkdir -p agents/main && echo '{"session":"v1"}' > agents/main/state.json && chown -R 1000:1000 agents && chmod 600 agents/main/state.json`);
+    await remoteOk(nyc, renderBackupScript({ repository, passwordFile, sources: [volumeDataPath(volume)], keepDaily: 7 }));
+    // The repository both nodes reach (in production: off the trusted node).
+    rmSync(join(sfo.rootDir, repository), { recursive: true, force: true });
+    cpSync(join(nyc.rootDir, repository), join(sfo.rootDir, repository), { recursive: true });
+
+    const restore = renderRestoreScript({ repository, passwordFile, volumes: [volume] });
+    const fresh = await remoteOk(fra, restore);
+    assert.match(fresh.stdout, /no backup repository yet: starting with fresh state/);
+    const t0 = Date.now();
+    const restored = await remoteOk(sfo, restore);
+    const seconds = (Date.now() - t0) / 1000;
+    assert.match(restored.stdout, /restore: openclaw-primary-data restored from snapshot [0-9a-f]{8}/);
+    const file = `${volumeDataPath(volume)}/agents/main/state.json`;
+    assert.equal((await sfo.sshOk(`cat ${file}`)).trim(), '{"session":"v1"}');
+    assert.equal((await sfo.sshOk(`stat -c '%u:%g %a' ${file}`)).trim(), "1000:1000 600");
+    console.log(`failover: state restored on sfo in ${seconds.toFixed(1)} s`);
+
+    assert.match((await remoteOk(sfo, restore)).stdout, /already restored from snapshot/);
+    // sfo runs on and writes; a later restore (e.g. a new snapshot from elsewhere) must not roll it back.
+    await sfo.sshOk(`rm ${join(volumeDataPath(volume), "..", "openclaw-restored-from")} && sleep 1 && echo '{"session":"v2"}' > ${file}`);
+    assert.match((await remoteOk(sfo, restore)).stdout, /holds state newer than snapshot .*: kept/);
+    assert.equal((await sfo.sshOk(`cat ${file}`)).trim(), '{"session":"v2"}');
   });
 });

@@ -15,6 +15,7 @@ import {
   desiredLabels, renderBootstrapScript, renderCredentialsScript, renderJoinScript, renderPlacementCheckScript, renderReconcileScript,
   SwarmCluster, SwarmNodeSpec, TRUSTED_CONSTRAINT,
 } from "../components/swarmCluster";
+import { renderRestoreScript } from "../components/stateRestore";
 import { connectHost } from "../infra/hosts";
 import { renderComponents } from "./support/mockProgram";
 import { findTool, missingTools, run } from "./support/tools";
@@ -62,7 +63,7 @@ describe("swarm renderers (pure)", () => {
 });
 
 describe("swarm scripts pass shellcheck", { skip: missingTools("shellcheck on swarm scripts", ["shellcheck"]) }, () => {
-  test("bootstrap (init, adopt), credentials, join, reconcile, placement check", () => {
+  test("bootstrap (init, adopt), credentials, join, reconcile, placement check, state restore", () => {
     const dir = mkdtempSync(join(tmpdir(), "swarmsh-"));
     const scripts = {
       init: renderBootstrapScript({ mode: "init", address: "10.0.0.10", autolock: true }),
@@ -71,6 +72,7 @@ describe("swarm scripts pass shellcheck", { skip: missingTools("shellcheck on sw
       join: renderJoinScript({ address: "10.0.0.11" }),
       reconcile: renderReconcileScript(NODES.map((n) => ({ address: n.address, role: n.role, labels: desiredLabels(n, "nyc") })), ["region"]),
       placement: renderPlacementCheckScript(["openclaw-primary", "openclaw-egress"]),
+      restore: renderRestoreScript({ repository: "/var/backups/openclaw-restic", passwordFile: "/etc/openclaw/ops/restic-password", volumes: ["openclaw-primary-data"] }),
     };
     const files = Object.entries(scripts).map(([name, text]) => { const f = join(dir, `${name}.sh`); writeFileSync(f, text); return f; });
     const result = run(findTool("shellcheck")!, files);
