@@ -19,23 +19,24 @@ import { asRoot } from "../infra/remoteFile";
 
 export const BACKUP_TAG = "openclaw";
 
-/** Where the local driver keeps a volume's data: the path the backup script saves. */
-export const volumeDataPath = (volume: string) => `/var/lib/docker/volumes/${volume}/_data`;
-
 const plainPath = (v: string) => {
   if (!/^\/[A-Za-z0-9._/-]+$/.test(v)) throw new Error(`restore: ${v} is not a plain absolute path`);
   return v;
 };
 
-export function renderRestoreScript(o: { repository: string; passwordFile: string; volumes: string[] }): string {
-  for (const v of o.volumes) if (!/^[a-z][a-z0-9_.-]*$/.test(v)) throw new Error(`restore: ${v} is not a volume name`);
+/**
+ * Restores each path (a volume's _data or a host directory) from the latest
+ * snapshot. A Docker volume's path gets its volume created first, so the
+ * daemon knows it when the gateway's task starts.
+ */
+export function renderRestoreScript(o: { repository: string; passwordFile: string; paths: string[] }): string {
   return `#!/usr/bin/env bash
 # Rendered by openclaw-infra (components/stateRestore.ts): restore gateway state on the new trusted node.
 set -euo pipefail
 export LC_ALL=C
 export RESTIC_REPOSITORY='${plainPath(o.repository)}'
 export RESTIC_PASSWORD_FILE='${plainPath(o.passwordFile)}'
-readonly VOLUMES=(${o.volumes.join(" ")})
+readonly PATHS=(${o.paths.map(plainPath).join(" ")})
 if ! restic cat config >/dev/null 2>&1; then
   echo "restore: no backup repository yet: starting with fresh state"
   exit 0
@@ -49,35 +50,37 @@ snapshot=$(jq -r .short_id <<<"\${latest}")
 snapshot_time=$(jq -r .time <<<"\${latest}")
 snapshot_epoch=$(date -d "\${snapshot_time}" +%s)
 restic check >/dev/null
-for volume in "\${VOLUMES[@]}"; do
-  docker volume create "\${volume}" >/dev/null
-  data=$(docker volume inspect --format '{{.Mountpoint}}' "\${volume}")
-  # Beside _data, invisible to the container: which snapshot this volume came from.
-  marker="$(dirname "\${data}")/openclaw-restored-from"
+for path in "\${PATHS[@]}"; do
+  if [[ "\${path}" =~ ^/var/lib/docker/volumes/([^/]+)/_data$ ]]; then
+    docker volume create "\${BASH_REMATCH[1]}" >/dev/null
+  fi
+  install -d "\${path}"
+  # Beside the path (for a volume: outside _data, invisible to the container).
+  marker="\${path}.openclaw-restored-from"
   if [[ "$(cat "\${marker}" 2>/dev/null)" == "\${snapshot}" ]]; then
-    echo "restore: \${volume} already restored from snapshot \${snapshot}"
+    echo "restore: \${path} already restored from snapshot \${snapshot}"
     continue
   fi
-  newest=$(find "\${data}" -mindepth 1 -printf '%T@\\n' | sort -n | tail -n 1 | cut -d. -f1)
+  newest=$(find "\${path}" -mindepth 1 -printf '%T@\\n' | sort -n | tail -n 1 | cut -d. -f1)
   if [[ -n "\${newest}" ]] && ((newest >= snapshot_epoch)); then
-    echo "restore: \${volume} holds state newer than snapshot \${snapshot} (\${snapshot_time}): kept"
+    echo "restore: \${path} holds state newer than snapshot \${snapshot} (\${snapshot_time}): kept"
     continue
   fi
   staging=$(mktemp -d)
-  restic restore "\${snapshot}" --target "\${staging}" --include "/var/lib/docker/volumes/\${volume}/_data" --verify >/dev/null
-  if [[ ! -d "\${staging}/var/lib/docker/volumes/\${volume}/_data" ]]; then
-    echo "restore: snapshot \${snapshot} holds no \${volume}" >&2
+  restic restore "\${snapshot}" --target "\${staging}" --include "\${path}" --verify >/dev/null
+  if [[ ! -d "\${staging}\${path}" ]]; then
+    echo "restore: snapshot \${snapshot} holds no \${path}" >&2
     exit 1
   fi
   if [[ -n "\${newest}" ]]; then
-    mv "\${data}" "\${data}.pre-restore-$(date +%s)"
+    mv "\${path}" "\${path}.pre-restore-$(date +%s)"
   else
-    rmdir "\${data}"
+    rmdir "\${path}"
   fi
-  mv "\${staging}/var/lib/docker/volumes/\${volume}/_data" "\${data}"
+  mv "\${staging}\${path}" "\${path}"
   rm -rf "\${staging}"
   printf '%s\\n' "\${snapshot}" >"\${marker}"
-  echo "restore: \${volume} restored from snapshot \${snapshot} (\${snapshot_time})"
+  echo "restore: \${path} restored from snapshot \${snapshot} (\${snapshot_time})"
 done
 `;
 }
@@ -87,7 +90,8 @@ export interface StateRestoreArgs {
   host: Host;
   repository: string;
   passwordFile: string;
-  volumes: string[];
+  /** What the backups hold (volume data and workspace directories). */
+  paths: string[];
   /** Resources the restore needs on the host first (the restic password file). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }

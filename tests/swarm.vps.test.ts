@@ -29,7 +29,7 @@ import {
   SwarmNodeSpec, TRUSTED_CONSTRAINT,
 } from "../components/swarmCluster";
 import { renderBackupScript } from "../components/operations";
-import { renderRestoreScript, volumeDataPath } from "../components/stateRestore";
+import { renderRestoreScript } from "../components/stateRestore";
 import { asRoot } from "../infra/remoteFile";
 import { missingTools } from "./support/tools";
 import { bootVps, VpsCluster, VpsHost } from "./support/vps";
@@ -191,6 +191,7 @@ describe("SwarmCluster scripts on real VPSes", { skip }, () => {
   test("failover state: the backup taken on nyc is restored on sfo; newer local state is kept", { timeout: 120_000 }, async () => {
     const [nyc, sfo, fra] = [nodes[0]!.vps, nodes[1]!.vps, nodes[2]!.vps];
     const volume = "openclaw-primary-data";
+    const volumeDataPath = (v: string) => `/var/lib/docker/volumes/${v}/_data`;
     const repository = "/var/backups/openclaw-restic";
     const passwordFile = "/etc/openclaw/ops/restic-password";
     const password = "restore-drill-password-0123456789";
@@ -201,13 +202,13 @@ describe("SwarmCluster scripts on real VPSes", { skip }, () => {
     rmSync(join(sfo.rootDir, repository), { recursive: true, force: true });
     cpSync(join(nyc.rootDir, repository), join(sfo.rootDir, repository), { recursive: true });
 
-    const restore = renderRestoreScript({ repository, passwordFile, volumes: [volume] });
+    const restore = renderRestoreScript({ repository, passwordFile, paths: [volumeDataPath(volume)] });
     const fresh = await remoteOk(fra, restore);
     assert.match(fresh.stdout, /no backup repository yet: starting with fresh state/);
     const t0 = Date.now();
     const restored = await remoteOk(sfo, restore);
     const seconds = (Date.now() - t0) / 1000;
-    assert.match(restored.stdout, /restore: openclaw-primary-data restored from snapshot [0-9a-f]{8}/);
+    assert.match(restored.stdout, /restore: \/var\/lib\/docker\/volumes\/openclaw-primary-data\/_data restored from snapshot [0-9a-f]{8}/);
     const file = `${volumeDataPath(volume)}/agents/main/state.json`;
     assert.equal((await sfo.sshOk(`cat ${file}`)).trim(), '{"session":"v1"}');
     assert.equal((await sfo.sshOk(`stat -c '%u:%g %a' ${file}`)).trim(), "1000:1000 600");
@@ -215,7 +216,7 @@ describe("SwarmCluster scripts on real VPSes", { skip }, () => {
 
     assert.match((await remoteOk(sfo, restore)).stdout, /already restored from snapshot/);
     // sfo runs on and writes; a later restore (e.g. a new snapshot from elsewhere) must not roll it back.
-    await sfo.sshOk(`rm ${join(volumeDataPath(volume), "..", "openclaw-restored-from")} && sleep 1 && echo '{"session":"v2"}' > ${file}`);
+    await sfo.sshOk(`rm ${volumeDataPath(volume)}.openclaw-restored-from && sleep 1 && echo '{"session":"v2"}' > ${file}`);
     assert.match((await remoteOk(sfo, restore)).stdout, /holds state newer than snapshot .*: kept/);
     assert.equal((await sfo.sshOk(`cat ${file}`)).trim(), '{"session":"v2"}');
   });

@@ -72,7 +72,7 @@ describe("swarm scripts pass shellcheck", { skip: missingTools("shellcheck on sw
       join: renderJoinScript({ address: "10.0.0.11" }),
       reconcile: renderReconcileScript(NODES.map((n) => ({ address: n.address, role: n.role, labels: desiredLabels(n, "nyc") })), ["region"]),
       placement: renderPlacementCheckScript(["openclaw-primary", "openclaw-egress"]),
-      restore: renderRestoreScript({ repository: "/var/backups/openclaw-restic", passwordFile: "/etc/openclaw/ops/restic-password", volumes: ["openclaw-primary-data"] }),
+      restore: renderRestoreScript({ repository: "/var/backups/openclaw-restic", passwordFile: "/etc/openclaw/ops/restic-password", paths: ["/var/lib/docker/volumes/openclaw-primary-data/_data", "/srv/openclaw/primary/workspace"] }),
     };
     const files = Object.entries(scripts).map(([name, text]) => { const f = join(dir, `${name}.sh`); writeFileSync(f, text); return f; });
     const result = run(findTool("shellcheck")!, files);
