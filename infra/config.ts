@@ -292,8 +292,9 @@ const swarmSchema = z.strictObject({
   });
   const quorum = quorumProblem(managers);
   if (quorum) ctx.addIssue({ code: "custom", path: ["nodes"], message: quorum });
-  mustBeNode(cfg.trustedNode, ["trustedNode"]);
-  mustBeNode(cfg.standbyNode, ["standbyNode"]);
+  // The stack drives the Swarm API and moves labels through the trusted node: it must be a manager (so must its standby).
+  mustBeNode(cfg.trustedNode, ["trustedNode"], managers, "managers");
+  mustBeNode(cfg.standbyNode, ["standbyNode"], managers, "managers");
   if (cfg.standbyNode !== undefined && cfg.standbyNode === cfg.trustedNode) {
     ctx.addIssue({ code: "custom", path: ["standbyNode"], message: "expected a node other than trustedNode" });
   }

@@ -85,7 +85,7 @@ const BAD: BadCase[] = [
   { what: "duplicate gateway instance", values: patch({ gateway: { instances: [{ name: "alpha" }, { name: "alpha" }] } }), path: "openclaw:gateway.instances[1].name", says: /duplicate/ },
   { what: "channel token for no instance", values: patch({ channelTokens: { nobody: "x" } }), path: "openclaw:channelTokens.nobody", says: /gateway instance name/ },
   { what: "structured value that is not JSON", values: patch({ host: "{not json" }), path: "openclaw:host", says: /not valid structured config/ },
-  { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the nodes/ },
+  { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the managers/ },
   { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
   { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
 ];

@@ -71,7 +71,9 @@ describe("quorum arithmetic", () => {
 
 describe("swarm checks name their key", () => {
   const cases: [string, Record<string, unknown>, string, RegExp][] = [
-    ["trusted node not in nodes", swarm(3, 1, { trustedNode: "tokyo" }), "openclaw:trustedNode", /expected one of the nodes/],
+    ["trusted node not in nodes", swarm(3, 1, { trustedNode: "tokyo" }), "openclaw:trustedNode", /expected one of the managers \(nyc, sfo, ams\), got "tokyo"/],
+    ["trusted node is a worker", swarm(3, 1, { trustedNode: "wk1" }), "openclaw:trustedNode", /expected one of the managers/],
+    ["standby is a worker", swarm(3, 1, { standbyNode: "wk1" }), "openclaw:standbyNode", /expected one of the managers/],
     ["standby equals trusted", swarm(3, 1, { standbyNode: "nyc" }), "openclaw:standbyNode", /other than trustedNode/],
     ["duplicate node name", swarm(3, 0, { nodes: [node("nyc", 0, "manager"), node("nyc", 1, "manager"), node("ams", 2, "manager")] }), "openclaw:nodes[1].name", /duplicate node name/],
     ["duplicate node address", swarm(3, 0, { nodes: [node("nyc", 0, "manager"), node("sfo", 0, "manager"), node("ams", 2, "manager")] }), "openclaw:nodes[1].address", /duplicate node address/],
