@@ -238,6 +238,8 @@ export interface SwarmClusterArgs {
   mode: "init" | "adopt";
   /** Autolock managers (CIS 7.5); default true. */
   autolock: boolean;
+  /** Resources the label move waits for (the state restore on the trusted node). */
+  labelsAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 interface Credentials {
@@ -295,10 +297,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.nodeIds = pulumi.all(ids);
 
     const configKeys = args.nodes.flatMap((n) => Object.keys(n.labels));
+    // On the trusted node when it is a manager: a failover then needs no SSH to the node that failed.
+    const trusted = args.nodes.find((n) => n.name === args.trustedNode)!;
+    const control = trusted.role === "manager" ? trusted : leader;
     this.ready = new command.remote.Command(`${name}-nodes`, {
-      connection: leader.host.connection,
+      connection: control.host.connection,
       create: asRoot(renderReconcileScript(args.nodes.map((n) => ({ address: n.address, role: n.role, labels: desiredLabels(n, args.trustedNode) })), configKeys)),
-    }, { parent: this, dependsOn: [bootstrap, ...joins] });
+    }, { parent: this, dependsOn: [bootstrap, ...joins, ...(args.labelsAfter ?? [])] });
 
     this.registerOutputs({ nodeIds: this.nodeIds, unlockKey: this.unlockKey });
   }
