@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../infra/hosts";
-import { asRoot, remoteFile } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot, Host } from "../infra/hosts";
 
 export const BASELINE_PACKAGES = ["ufw", "fail2ban", "unattended-upgrades", "apt-listchanges", "restic", "docker.io", "jq"];
 
@@ -157,7 +157,7 @@ export class HostBaseline extends pulumi.ComponentResource {
         activate: "systemctl enable fail2ban && systemctl restart fail2ban" },
     ];
     for (const file of this.files) {
-      const placed = remoteFile(`${name}-${file.key}`, args.host, { path: file.path, content: file.content, mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: [packages] });
+      const placed = hostFile(`${name}-${file.key}`, args.host, { path: file.path, content: file.content, mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: [packages] });
       new command.remote.Command(`${name}-${file.key}-activate`, {
         connection: args.host.connection,
         create: asRoot(`set -eu; ${file.activate}`),

@@ -6,9 +6,10 @@
  * socket proxy) shows. Egress goes through the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generatedSecret } from "../infra/secrets";
 import { stringify as toYaml } from "yaml";
-import { PROVIDERS, ProviderName } from "../infra/config";
+import { ModelConfig } from "../infra/config/schema";
+import { PROVIDERS, ProviderName, providerKeyEnv } from "../infra/providers";
+import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
 
 export const LITELLM_PORT = 4000;
@@ -16,21 +17,8 @@ const CONFIG_PATH = "/etc/litellm/config.yaml";
 const START_SCRIPT_PATH = "/etc/litellm/start.sh";
 const SECRETS_DIR = "/run/secrets";
 
-export interface LiteLlmModel {
-  name: string;
-  provider: ProviderName;
-  model: string;
-  maxBudgetUsd?: number;
-  rpm?: number;
-  fallbacks: string[];
-}
-
-export function providerKeyEnv(provider: ProviderName): string {
-  return `${provider.toUpperCase()}_API_KEY`;
-}
-
 /** LiteLLM's config.yaml: keys are `os.environ/...` references, never values. */
-export function renderLiteLlmConfig(models: LiteLlmModel[]): string {
+export function renderLiteLlmConfig(models: ModelConfig[]): string {
   const fallbacks = models.filter((m) => m.fallbacks.length > 0).map((m) => ({ [m.name]: m.fallbacks }));
   const config = {
     model_list: models.map((m) => ({
@@ -67,7 +55,7 @@ export function renderLiteLlmStartScript(providers: ProviderName[]): string {
 
 export interface LiteLlmArgs {
   image: pulumi.Input<string>;
-  models: LiteLlmModel[];
+  models: ModelConfig[];
   providerApiKeys: Partial<Record<ProviderName, pulumi.Input<string>>>;
   egressProxyUrl: string;
   network: NetworkAttachment;

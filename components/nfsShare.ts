@@ -13,13 +13,13 @@ import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../infra/hosts";
-import { placeFile } from "../infra/placedFiles";
-import { asRoot } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot } from "../infra/hosts";
 
 export const NFS_VERSION = "4.2";
 export const NFS_PORT = 2049;
-const EXPORTS_FILE = "/etc/exports.d/openclaw.exports";
-const NFS_CONF_FILE = "/etc/nfs.conf.d/openclaw.conf";
+export const EXPORTS_FILE = "/etc/exports.d/openclaw.exports";
+export const NFS_CONF_FILE = "/etc/nfs.conf.d/openclaw.conf";
 
 export interface NfsExportOptions {
   path: string;
@@ -82,41 +82,22 @@ export function renderFstabLine(o: { server: string; path: string; mountPoint: s
 
 const HEADER = "#!/usr/bin/env bash\n# Rendered by openclaw-infra (components/nfsShare.ts).\nset -euo pipefail\n";
 
-/** Idempotent write: prints `changed` when the file's content changed. */
-const WRITE_IF_CHANGED = `write_if_changed() { # path content
-  if [[ -f "$1" ]] && [[ "$(cat "$1")" == "$2" ]]; then return 1; fi
-  install -d -m 0755 "$(dirname "$1")"
-  printf '%s\\n' "$2" >"$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1"
-}`;
-
-export function renderServerScript(o: { exports: NfsExportOptions[] }): string {
-  const exportsText = renderExports(o.exports).trimEnd();
-  const conf = renderNfsConf().trimEnd();
+/**
+ * Run after the exports file or nfs.conf changed (both placed by hostFile):
+ * installs the server, creates the exported directories, turns the
+ * portmapper off, (re)starts nfs-server and re-reads the exports.
+ */
+export function renderServerActivateScript(o: { paths: string[] }): string {
   return `${HEADER}
 export DEBIAN_FRONTEND=noninteractive
 dpkg-query -W -f='\${Status}' nfs-kernel-server 2>/dev/null | grep -q "install ok installed" || apt-get install -y -qq nfs-kernel-server >/dev/null
-${WRITE_IF_CHANGED}
-${o.exports.map((e) => `install -d -m 0755 ${checkPath(e.path)}`).join("\n")}
-changed=0
-if write_if_changed ${NFS_CONF_FILE} "$(cat <<'OPENCLAW_NFS_CONF'
-${conf}
-OPENCLAW_NFS_CONF
-)"; then
-  systemctl restart nfs-server
-  changed=1
-fi
-# A quoted here-document: the reason comment may hold any character but this terminator.
-if write_if_changed ${EXPORTS_FILE} "$(cat <<'OPENCLAW_EXPORTS'
-${exportsText}
-OPENCLAW_EXPORTS
-)"; then
-  exportfs -ra
-  changed=1
-fi
+${o.paths.map((p) => `install -d -m 0755 ${checkPath(p)}`).join("\n")}
 # NFSv4 only: nothing needs the portmapper.
 systemctl mask --now rpcbind.service rpcbind.socket >/dev/null 2>&1 || true
-systemctl enable --now nfs-server >/dev/null
-if ((changed)); then echo "nfs server: changed"; else echo "nfs server: unchanged"; fi
+systemctl enable nfs-server >/dev/null
+systemctl restart nfs-server
+exportfs -ra
+echo "nfs server: $(exportfs -s | wc -l) export entries"
 `;
 }
 
@@ -165,15 +146,16 @@ export class NfsShare extends pulumi.ComponentResource {
 
   constructor(name: string, args: NfsShareArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:NfsShare", name, {}, opts);
-    const exportOptions: NfsExportOptions = { path: args.path, clients: args.clients.map((c) => c.address), noRootSquashBecause: args.noRootSquashBecause };
-    const server = renderServerScript({ exports: [exportOptions] });
-    placeFile({ target: args.server.name, path: EXPORTS_FILE, mode: "0644", owner: "root:root", content: renderExports([exportOptions]) });
-    placeFile({ target: args.server.name, path: NFS_CONF_FILE, mode: "0644", owner: "root:root", content: renderNfsConf() });
-    const serverCommand = new command.remote.Command(`${name}-server`, {
+    const exportsText = renderExports([{ path: args.path, clients: args.clients.map((c) => c.address), noRootSquashBecause: args.noRootSquashBecause }]);
+    const files = [
+      hostFile(`${name}-exports`, args.server, { path: EXPORTS_FILE, content: exportsText, mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: args.server.ready }),
+      hostFile(`${name}-nfs-conf`, args.server, { path: NFS_CONF_FILE, content: renderNfsConf(), mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: args.server.ready }),
+    ];
+    const server = new command.remote.Command(`${name}-server`, {
       connection: args.server.connection,
-      create: asRoot(server),
-      triggers: [createHash("sha256").update(server).digest("hex")],
-    }, { parent: this });
+      create: asRoot(renderServerActivateScript({ paths: [args.path] })),
+      triggers: [createHash("sha256").update(exportsText + renderNfsConf()).digest("hex")],
+    }, { parent: this, dependsOn: files });
 
     const mount = { server: args.serverAddress, path: args.path, mountPoint: args.mountPoint ?? args.path };
     this.fstabLine = renderFstabLine(mount);
@@ -181,7 +163,7 @@ export class NfsShare extends pulumi.ComponentResource {
       new command.remote.Command(`${name}-mount-${client.host.name}`, {
         connection: client.host.connection,
         create: asRoot(renderClientScript(mount)),
-      }, { parent: this, dependsOn: [serverCommand] });
+      }, { parent: this, dependsOn: [server, ...client.host.ready] });
     }
     this.registerOutputs({ fstabLine: this.fstabLine });
   }

@@ -15,7 +15,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../infra/hosts";
-import { asRoot } from "../infra/remoteFile";
+import { asRoot } from "../infra/hosts";
 
 export const BACKUP_TAG = "openclaw";
 

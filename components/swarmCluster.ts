@@ -14,7 +14,7 @@ import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../infra/hosts";
-import { asRoot } from "../infra/remoteFile";
+import { asRoot } from "../infra/hosts";
 
 export const SWARM_PORT = 2377;
 export const TRUSTED_LABEL = "openclaw.trusted";

@@ -5,19 +5,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, parseStackConfig } from "../infra/config";
-import { loadStackFile } from "../infra/render";
+import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { gatewayImage, OPENCLAW_VERSION } from "../infra/versions";
+import { loadStackFile } from "../render/cli";
+import { TEST_HOST_KEY as HOST_KEY, ZONE_ID as ZONE } from "./support/fixtures";
 import { PROJECT_ROOT } from "./support/tools";
-
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM";
-const ZONE = "0123456789abcdef0123456789abcdef";
 
 /** A valid single-vps config as engine-style raw values. */
 function validSingleVps(): Record<string, unknown> {
   return {
     topology: "single-vps",
     host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: HOST_KEY },
-    admin: { addresses: ["203.0.113.7/32"], sshPort: 9922 },
+    admin: { addresses: ["203.0.113.7/32"] },
     ingress: { mode: "caddy", domain: "openclaw.example.com", cloudflareZoneId: ZONE },
     litellm: { models: [{ name: "anthropic/claude-opus-4-6", provider: "anthropic", model: "claude-opus-4-6" }] },
     providerApiKeys: { anthropic: "sk-ant-test" },
@@ -102,6 +101,7 @@ function swarmValid(): Record<string, unknown> {
     admin: { addresses: ["203.0.113.7"] },
     domain: "openclaw.example.com",
     cloudflareZoneId: ZONE,
+    ingress: { caproverSubnet: "10.0.1.0/24" },
     litellm: { models: [{ name: "claude", provider: "anthropic", model: "claude-opus-4-6" }] },
     providerApiKeys: { anthropic: "sk" },
   };
@@ -138,10 +138,10 @@ describe("valid configs", () => {
   test("single-vps with defaults from the seeds and notes", () => {
     const config = parseStackConfig(toRaw(validSingleVps()), ALL_SECRETS);
     assert.equal(config.topology, "single-vps");
-    assert.equal(config.openclawVersion, "2026.9.6");
+    assert.equal(config.openclawVersion, OPENCLAW_VERSION);
     assert.equal(config.gateway.port, 18789);
     assert.deepEqual(config.gateway.sandbox, { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 });
-    assert.equal(config.images.gateway, "ghcr.io/openclaw/openclaw:2026.9.6");
+    assert.equal(config.images.gateway, gatewayImage(OPENCLAW_VERSION));
   });
   test("secret values become Pulumi secrets", async () => {
     const { isSecret } = await import("@pulumi/pulumi");

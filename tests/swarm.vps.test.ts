@@ -30,7 +30,7 @@ import {
 } from "../components/swarmCluster";
 import { renderBackupScript } from "../components/operations";
 import { renderRestoreScript } from "../components/stateRestore";
-import { asRoot } from "../infra/remoteFile";
+import { asRoot } from "../infra/hosts";
 import { missingTools } from "./support/tools";
 import { bootVps, VpsCluster, VpsHost } from "./support/vps";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, parseStackConfig } from "../infra/config";
+import { ConfigError, parseStackConfig } from "../infra/config/parse";
 import { quorumOf, quorumProblem } from "../infra/quorum";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM";
@@ -26,6 +26,7 @@ function swarm(managers: number, workers = 1, changes: Record<string, unknown> =
     admin: { addresses: ["203.0.113.7/32"] },
     domain: "openclaw.example.com",
     cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+    ingress: { caproverSubnet: "10.0.1.0/24" },
     litellm: { models: [{ name: "claude", provider: "anthropic", model: "claude-opus-4-6" }] },
     providerApiKeys: { anthropic: "sk-test" },
     ...changes,
@@ -81,6 +82,8 @@ describe("swarm checks name their key", () => {
     ["NFS server not a node", swarm(3, 1, { nfs: { server: "nas" } }), "openclaw:nfs.server", /expected one of the nodes/],
     ["reserved node label", swarm(3, 0, { nodes: [{ ...node("nyc", 0, "manager"), labels: { "openclaw.trusted": "true" } }, node("sfo", 1, "manager"), node("ams", 2, "manager")] }), "openclaw:nodes[0].labels.openclaw.trusted", /set by the stack/],
     ["tunnel without account id", swarm(3, 1, { ingress: { mode: "cloudflare-tunnel" } }), "openclaw:ingress.cloudflareAccountId", /required key is missing/],
+    ["CapRover ingress without its overlay subnet", swarm(3, 1, { ingress: {} }), "openclaw:ingress.caproverSubnet", /the subnet of captain-overlay-network/],
+    ["CapRover subnet overlapping the overlay", swarm(3, 1, { ingress: { caproverSubnet: "10.20.0.0/16" } }), "openclaw:networks.proxy", /overlaps/],
     ["unknown swarm mode", swarm(3, 1, { swarm: { mode: "join" } }), "openclaw:swarm.mode", /expected one of "init", "adopt"/],
   ];
   for (const [what, values, path, says] of cases) {
@@ -91,13 +94,12 @@ describe("swarm checks name their key", () => {
       assert.match(hit, says);
     });
   }
-  test("defaults: init with autolock, CapRover ingress, no collector", () => {
+  test("defaults: init with autolock, CapRover ingress", () => {
     const raw = Object.fromEntries(Object.entries(swarm(3)).map(([k, v]) => [`openclaw:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
     const config = parseStackConfig(raw, SECRETS);
     assert.equal(config.topology, "swarm");
     if (config.topology !== "swarm") return;
     assert.deepEqual(config.swarm, { mode: "init", autolock: true });
     assert.equal(config.ingress.mode, "caprover");
-    assert.equal(config.otelCollector, undefined);
   });
 });

@@ -16,6 +16,7 @@ export interface RenderedResourceJson {
   custom: boolean;
   inputs: Record<string, any>;
   dependsOn: string[];
+  provider: string | null;
 }
 
 export interface FileEntry { target: string; path: string; mode: string; owner: string; file: string }
@@ -38,7 +39,7 @@ export function runRender(args: string[], outDir?: string): RenderRun {
   const dir = outDir ?? join(mkdtempSync(join(tmpdir(), "render-")), "out");
   const started = Date.now();
   const tsx = join(PROJECT_ROOT, "node_modules/.bin/tsx");
-  const result = spawnSync(tsx, [join(PROJECT_ROOT, "infra/render.ts"), ...args, "--out", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
+  const result = spawnSync(tsx, [join(PROJECT_ROOT, "render/cli.ts"), ...args, "--out", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
   const seconds = (Date.now() - started) / 1000;
   const read = <T>(name: string, fallback: T): T => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), "utf8")) as T : fallback);
   const files = read<FileEntry[]>("files.json", []);

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { OPENCLAW_VERSION } from "../../infra/versions";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 /** Caches live outside the clone, so a fresh clone on the same machine reuses them (scripts/install-validators.sh uses the same root). */
@@ -15,10 +16,15 @@ export const SKIP_LOG = join(PROJECT_ROOT, ".cache/skipped-suites.txt");
 
 const NODE_ARCH = process.arch === "arm64" ? "arm64" : "x64";
 
-/** Tools from the project's tool cache (scripts/install-validators.sh). */
+/** The OpenClaw CLI of one release, as scripts/install-validators.sh installs every release in infra/versions.json. */
+export function openclawCli(release: string): string {
+  return join(TOOLS_DIR, `openclaw-${release}/node_modules/openclaw/openclaw.mjs`);
+}
+
+/** Tools from the project's tool cache (scripts/install-validators.sh); `openclaw` is the default release's CLI. */
 const CACHED_TOOLS: Record<string, string> = {
   node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
-  openclaw: join(TOOLS_DIR, "openclaw/node_modules/openclaw/openclaw.mjs"),
+  openclaw: openclawCli(OPENCLAW_VERSION),
 };
 
 const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
