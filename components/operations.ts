@@ -32,6 +32,15 @@ const quoted = (values: string[]) => values.map((v) => {
   return `"${v}"`;
 }).join(" ");
 
+/** A container by name, or the running task of the Swarm service of that name (swarm topology). */
+const CONTAINER_OF = `
+container_of() {
+  local id
+  id=$(docker ps -q --filter "label=com.docker.swarm.service.name=$1" | head -n 1)
+  echo "\${id:-$1}"
+}
+`;
+
 /** The alert function every script shares: webhook when configured, journal always. */
 const ALERT = `
 alert() {
@@ -103,10 +112,10 @@ export function renderWatchdogScript(o: WatchdogOptions): string {
   for (const c of o.containers) if (!/^[a-z][a-z0-9-]*$/.test(c)) throw new Error(`watchdog: bad container name ${c}`);
   return `${header("container health, restart loops, OOM kills, disk, memory and swap")}
 readonly CONTAINERS=(${o.containers.join(" ")})
-${ALERT}
+${ALERT}${CONTAINER_OF}
 problems=0
 for ctr in "\${CONTAINERS[@]}"; do
-  if ! state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}} {{.State.OOMKilled}}' "\${ctr}" 2>/dev/null); then
+  if ! state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}} {{.State.OOMKilled}}' "$(container_of "\${ctr}")" 2>/dev/null); then
     alert "\${ctr}: container not found"; problems=$((problems + 1)); continue
   fi
   read -r status health restarts oom <<<"\${state}"
@@ -132,10 +141,10 @@ echo "watchdog: \${problems} problem(s)"
 export function renderAuditScript(o: { gateways: string[] }): string {
   return `${header("weekly OpenClaw security audit of every gateway")}
 readonly GATEWAYS=(${o.gateways.join(" ")})
-${ALERT}
+${ALERT}${CONTAINER_OF}
 failed=0
 for gw in "\${GATEWAYS[@]}"; do
-  if ! report=$(docker exec "\${gw}" openclaw security audit --json 2>/dev/null); then
+  if ! report=$(docker exec "$(container_of "\${gw}")" openclaw security audit --json 2>/dev/null); then
     alert "\${gw}: security audit did not run"; failed=1; continue
   fi
   read -r critical warn < <(jq -r '"\\(.summary.critical) \\(.summary.warn)"' <<<"\${report}")
@@ -176,12 +185,15 @@ export interface OperationsArgs {
 
 export class Operations extends pulumi.ComponentResource {
   readonly backupPassword: pulumi.Output<string>;
+  /** Where the restic password lives on the host (StateRestore reads it too). */
+  readonly passwordFile: string;
   readonly scripts: Record<string, string>;
 
   constructor(name: string, args: OperationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:Operations", name, {}, opts);
     this.backupPassword = generatedSecret(`${name}-backup-password`, args.backupPasswordRotation, this);
     const passwordFile = `${CONFIG_DIR}/restic-password`;
+    this.passwordFile = passwordFile;
     const alertEnv = `${CONFIG_DIR}/alert.env`;
     hostFile(`${name}-backup-password`, args.host, { path: passwordFile, content: this.backupPassword, mode: "0400", owner: "root:root", secret: true }, { parent: this });
     hostFile(`${name}-alert-env`, args.host, {

@@ -6,6 +6,7 @@
 import { ConfigOf, StackConfig, Topology } from "../infra/config/schema";
 import { StackOutputs } from "./shared/outputs";
 import { singleVps } from "./singleVps";
+import { swarm } from "./swarm";
 
 export class TopologyNotBuiltError extends Error {
   constructor(topology: string) {
@@ -20,7 +21,7 @@ const notBuilt = (topology: Topology) => (): StackOutputs => {
 
 const BUILDERS: { [T in Topology]: (config: ConfigOf<T>) => StackOutputs } = {
   "single-vps": singleVps,
-  swarm: notBuilt("swarm"),
+  swarm,
   "tailscale-host": notBuilt("tailscale-host"),
 };
 
