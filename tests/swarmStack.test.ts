@@ -1,0 +1,218 @@
+/**
+ * The swarm-nyc stack through the offline render (`npm run render`), for the
+ * committed stack (CapRover ingress, adopt), a Cloudflare Tunnel variant and
+ * the failover variant (trustedNode: sfo). Asserts the properties the issue
+ * names on the provider inputs; the rendered squid.conf and openclaw.json go
+ * through the real tools; known plaintext secrets appear nowhere.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { TRUSTED_CONSTRAINT } from "../components/swarmCluster";
+import { imagePinProblem } from "../infra/images";
+import { looksLikeSecretName } from "../infra/secrets";
+import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
+import { RenderedResourceJson, RenderRun, runRender, writeStackFile } from "./support/render";
+import { findTool, missingTools, PROJECT_ROOT, run as runTool } from "./support/tools";
+
+const KNOWN = { anthropic: "sk-ant-KNOWN-PLAINTEXT-swarm-7f3e", telegram: "7003:KNOWN-PLAINTEXT-swarm-telegram" };
+
+/** The committed swarm-nyc config with overrides (keys without the namespace), secrets as known plaintext. */
+function swarmConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = (parseYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.swarm-nyc.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+  const merged: Record<string, unknown> = { ...base, "openclaw:providerApiKeys": { anthropic: KNOWN.anthropic }, "openclaw:channelTokens": { primary: KNOWN.telegram } };
+  for (const [key, value] of Object.entries(overrides)) merged[`openclaw:${key}`] = value;
+  return merged;
+}
+
+const TUNNEL = { mode: "cloudflare-tunnel", cloudflareAccountId: "fedcba9876543210fedcba9876543210" };
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  caprover: swarmConfig(),
+  tunnel: swarmConfig({ ingress: TUNNEL }),
+  failover: swarmConfig({ trustedNode: "sfo", standbyNode: "nyc" }),
+};
+const ADDRESS: Record<string, string> = { nyc: "10.0.0.10", sfo: "10.0.0.11", ams: "10.0.0.12", fra: "10.0.0.13" };
+
+const ofType = (run: RenderRun, type: string) => run.resources.filter((r) => r.type === `docker:index/${type}`);
+const byName = (run: RenderRun, name: string): RenderedResourceJson => {
+  const found = run.resources.find((r) => r.name === name);
+  if (!found) throw new Error(`no resource ${name}`);
+  return found;
+};
+function allFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? allFiles(path) : [path];
+  });
+}
+
+const runs: Record<string, RenderRun> = {};
+function renderOf(variant: string): RenderRun {
+  runs[variant] ??= runRender(["--stack", `swarm-${variant}`, "--config", writeStackFile(VARIANTS[variant]!)]);
+  assert.equal(runs[variant]!.status, 0, runs[variant]!.stderr);
+  return runs[variant]!;
+}
+
+for (const variant of Object.keys(VARIANTS)) {
+  describe(`swarm render: ${variant}`, () => {
+    let run: RenderRun;
+    before(() => { run = renderOf(variant); });
+
+    test("every service: pinned to the trusted label, limits and reservations, capped restarts, healthcheck, rollback, pinned image", () => {
+      const services = ofType(run, "service:Service");
+      assert.equal(services.length, variant === "tunnel" ? 5 : 4);
+      for (const s of services) {
+        const task = s.inputs["taskSpec"];
+        assert.deepEqual(task["placement"], { constraints: [TRUSTED_CONSTRAINT], maxReplicas: 1 }, s.name);
+        assert.ok(task["resources"]["limits"]["memoryBytes"] > 0 && task["resources"]["limits"]["nanoCpus"] > 0, s.name);
+        assert.equal(task["resources"]["reservation"]["memoryBytes"], task["resources"]["limits"]["memoryBytes"], s.name);
+        assert.deepEqual(task["restartPolicy"], { condition: "on-failure", maxAttempts: 5, delay: "10s", window: "120s" }, s.name);
+        assert.ok(task["containerSpec"]["healthcheck"]["tests"].length > 1, `${s.name} healthcheck`);
+        assert.equal(s.inputs["updateConfig"]["failureAction"], "rollback", s.name);
+        assert.equal(s.inputs["updateConfig"]["order"], "stop-first", s.name);
+        assert.ok(s.inputs["rollbackConfig"], s.name);
+        assert.ok(s.inputs["convergeConfig"]["timeout"], `${s.name}: pulumi up must report a task that cannot be placed`);
+        assert.equal(imagePinProblem(task["containerSpec"]["image"]), undefined, s.name);
+        assert.deepEqual(task["containerSpec"]["capDrops"], ["ALL"], s.name);
+      }
+    });
+
+    test("no service's environment holds a secret", () => {
+      for (const s of ofType(run, "service:Service")) {
+        const env = (s.inputs["taskSpec"]["containerSpec"]["env"] ?? {}) as Record<string, string>;
+        for (const [key, value] of Object.entries(env)) {
+          assert.equal(looksLikeSecretName(key), false, `${s.name}: ${key}`);
+          assert.notEqual(value, "[secret]", `${s.name}: ${key}`);
+        }
+      }
+    });
+
+    test("Swarm configs and secrets carry a content hash in their names", () => {
+      const objects = [...ofType(run, "serviceConfig:ServiceConfig"), ...ofType(run, "secret:Secret")];
+      assert.ok(objects.length >= 10);
+      for (const o of objects) assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
+    });
+
+    test("overlays: encrypted, not attachable; CapRover's overlay only attached, and only to gateways behind its nginx", () => {
+      const networks = ofType(run, "network:Network");
+      assert.deepEqual(networks.map((n) => n.inputs["name"]).sort(), variant === "tunnel" ? ["openclaw-egress-net", "openclaw-net", "openclaw-proxy-net"] : ["openclaw-egress-net", "openclaw-net"]);
+      for (const n of networks) {
+        assert.equal(n.inputs["driver"], "overlay");
+        assert.equal(n.inputs["attachable"], false, n.name);
+        assert.deepEqual(n.inputs["options"], { encrypted: "true" }, n.name);
+      }
+      assert.equal(networks.find((n) => n.inputs["name"] === "openclaw-net")!.inputs["internal"], true);
+      for (const s of ofType(run, "service:Service")) {
+        const attached = (s.inputs["taskSpec"]["networksAdvanceds"] as { name: string }[]).map((n) => n.name);
+        const gateway = s.inputs["name"] === "openclaw-primary";
+        assert.equal(attached.includes("captain-overlay-network"), gateway && variant !== "tunnel", `${s.name}: ${attached.join(", ")}`);
+      }
+    });
+
+    test("swarm objects go through the trusted node's daemon; every host has its own provider", () => {
+      const providers = run.resources.filter((r) => r.type === "pulumi:providers:docker");
+      assert.deepEqual(providers.map((p) => p.name).sort(), ["ams-docker", "fra-docker", "nyc-docker", "sfo-docker", "swarm-api-docker"]);
+      const trusted = variant === "failover" ? "sfo" : "nyc";
+      assert.equal(byName(run, "swarm-api-docker").inputs["host"], `ssh://deploy@${ADDRESS[trusted]}:9922`);
+    });
+
+    test("the label table puts openclaw.trusted on the trusted node only", () => {
+      const reconcile = String(byName(run, "swarm-nodes").inputs["create"]);
+      const trusted = variant === "failover" ? "sfo" : "nyc";
+      const table = /readonly NODES='([^']*)'/.exec(reconcile.replace(/'\\''/g, "'"))![1]!.split("\n");
+      assert.equal(table.length, 4);
+      for (const row of table) {
+        const [address, , labels] = row.split("|");
+        assert.equal(labels!.includes("openclaw.trusted=true"), address === ADDRESS[trusted], row);
+      }
+    });
+
+    test("firewall per node: peers only on Swarm ports and ESP, NFS only from its clients, web only where the label can be", () => {
+      const script = (node: string) => run.files.filter((f) => f.target === node && f.path === "/usr/local/sbin/openclaw-firewall")
+        .map((f) => readFileSync(join(run.dir, f.file), "utf8"))[0]!;
+      for (const node of Object.keys(ADDRESS)) {
+        const rules = script(node);
+        for (const [peer, address] of Object.entries(ADDRESS)) {
+          assert.equal(rules.includes(`ufw allow from ${address} to any port 2377,7946 proto tcp`), peer !== node, `${node} <- ${peer}`);
+          assert.equal(rules.includes(`ufw allow from ${address} proto esp`), peer !== node, `${node} ESP <- ${peer}`);
+          assert.equal(rules.includes(`ufw allow from ${address} to any port 2049 proto tcp`), node === "nyc" && (peer === "sfo" || peer === "ams"), `${node} NFS <- ${peer}`);
+        }
+        const web = variant !== "tunnel" && (node === "nyc" || node === "sfo");
+        assert.equal(rules.includes("to any port 80,443 proto tcp"), web, `${node} web`);
+      }
+    });
+
+    test("NFS: exported to exactly the manager clients with the stated reason; mounted on those clients only", () => {
+      const exports = run.fileContent("/etc/exports.d/openclaw.exports");
+      assert.match(exports, /^\/captain\/data 10\.0\.0\.11\(rw,sync,secure,no_subtree_check,sec=sys,no_root_squash\) 10\.0\.0\.12\(rw,sync,secure,no_subtree_check,sec=sys,no_root_squash\)$/m);
+      assert.match(exports, /^# no_root_squash: CapRover's captain container runs as root/m);
+      const mounts = run.resources.filter((r) => r.name.startsWith("captain-data-mount-")).map((r) => r.name).sort();
+      assert.deepEqual(mounts, ["captain-data-mount-ams", "captain-data-mount-sfo"]);
+    });
+
+    test("daemon.json on every node is swarm-safe (no live-restore)", () => {
+      const files = run.files.filter((f) => f.path === "/etc/docker/daemon.json");
+      assert.equal(files.length, 4);
+      for (const f of files) assert.equal("live-restore" in JSON.parse(readFileSync(join(run.dir, f.file), "utf8")), false, f.target);
+    });
+
+    test("join tokens only on stdin as secrets; no token, unlock key or known plaintext anywhere in the render", () => {
+      for (const join of run.resources.filter((r) => r.name.startsWith("swarm-join-"))) assert.equal(join.inputs["stdin"], "[secret]", join.name);
+      assert.equal(byName(run, "swarm-credentials").inputs["logging"], "none");
+      assert.equal(run.outputs["swarmUnlockKey"], "[secret]");
+      for (const file of allFiles(run.dir)) {
+        const text = readFileSync(file, "utf8");
+        for (const needle of [...Object.values(KNOWN), "SWMTKN-1-0", "SWMKEY-1-", "mock-"]) assert.equal(text.includes(needle), false, `${needle} in ${file}`);
+      }
+    });
+
+    test("outputs: nodes with roles, trusted node, services, networks, gateway URL", () => {
+      const swarm = run.outputs["swarm"] as { nodes: { name: string; role: string }[]; trustedNode: string; services: string[] };
+      assert.deepEqual(swarm.nodes.map((n) => `${n.name}:${n.role}`), ["nyc:manager", "sfo:manager", "ams:manager", "fra:worker"]);
+      assert.equal(swarm.trustedNode, variant === "failover" ? "sfo" : "nyc");
+      assert.ok(swarm.services.includes("openclaw-primary") && swarm.services.includes("openclaw-egress"));
+      assert.deepEqual(run.outputs["gatewayUrls"], ["https://openclaw.example.com"]);
+    });
+
+    test("the rendered squid.conf parses with no ERROR or WARNING", { skip: missingTools("squid -k parse on the swarm render", ["squid"]) }, () => {
+      const file = join(mkdtempSync(join(tmpdir(), "squidconf-")), "squid.conf");
+      writeFileSync(file, run.fileContent("/etc/squid/squid.conf"));
+      const parse = runTool(findTool("squid")!, ["-k", "parse", "-f", file]);
+      assert.equal(parse.status, 0, parse.stderr);
+      assert.doesNotMatch(parse.stdout + parse.stderr, /ERROR|WARNING|FATAL/);
+      assert.match(readFileSync(file, "utf8"), /^acl localnet src 10\.20\.0\.0\/24$/m);
+    });
+
+    test("the rendered openclaw.json passes the real OpenClaw CLI: valid, audit 0 critical 0 warn", { skip: missingTools("openclaw oracle on the swarm render", ["node24", "openclaw"]) }, async () => {
+      const config = run.fileContent("/etc/openclaw/openclaw.json");
+      assert.deepEqual(JSON.parse(config).gateway.trustedProxies, [variant === "tunnel" ? "10.20.2.0/24" : "10.0.1.0/24"]);
+      const result = await checkOpenclawConfig(config, String(run.outputs["openclawVersion"]));
+      assert.equal(result.valid, true, result.validateOutput);
+      assert.deepEqual([result.summary?.critical, result.summary?.warn], [0, 0], describeFindings(result));
+    });
+  });
+}
+
+describe("failover is a change, not a rebuild", () => {
+  test("moving the trusted node keeps every resource name: Pulumi updates in place, nothing on the old node is deleted", () => {
+    const names = (variant: string) => renderOf(variant).resources.map((r) => `${r.type} ${r.name}`).sort();
+    assert.deepEqual(names("failover"), names("caprover"));
+  });
+  test("the DNS record follows the trusted node", () => {
+    for (const [variant, node] of [["caprover", "nyc"], ["failover", "sfo"]] as const) {
+      assert.equal(byName(renderOf(variant), "openclaw-dns").inputs["content"], ADDRESS[node]);
+    }
+  });
+});
+
+describe("refusals at render time", () => {
+  test("two managers are refused with the quorum arithmetic, naming openclaw:nodes", () => {
+    const nodes = (VARIANTS["caprover"]!["openclaw:nodes"] as { name: string; role: string }[]).map((n) => (n.name === "ams" ? { ...n, role: "worker" } : n));
+    const run = runRender(["--stack", "two", "--config", writeStackFile(swarmConfig({ nodes, nfs: { server: "nyc", clients: ["sfo"] } }))]);
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /openclaw:nodes: 2 managers \(nyc, sfo\): quorum is floor\(2\/2\)\+1 = 2 of 2/);
+  });
+});
