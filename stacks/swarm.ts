@@ -14,9 +14,11 @@ import { Gateway, GATEWAY_UID, gatewayDirs } from "../components/gateway";
 import { NfsShare } from "../components/nfsShare";
 import { Operations } from "../components/operations";
 import { StateRestore } from "../components/stateRestore";
-import { SwarmCluster, TRUSTED_CONSTRAINT } from "../components/swarmCluster";
+import { renderPlacementCheckScript, SwarmCluster, TRUSTED_CONSTRAINT } from "../components/swarmCluster";
+import { SystemdUnit } from "../components/systemdUnit";
 import { checkCapacity } from "../infra/capacity";
 import { SwarmConfig, SwarmNodeConfig } from "../infra/config/schema";
+import { hostFile } from "../infra/files";
 import { asRoot, connectHost, Host } from "../infra/hosts";
 import { publicRoutes } from "../infra/publicRoutes";
 import { NetworkAttachment, WorkloadTarget } from "../infra/workload";
@@ -146,6 +148,18 @@ export function swarm(config: SwarmConfig): SwarmOutputs {
     alertWebhookUrl: config.alertWebhookUrl,
     backupPasswordRotation: config.rotation.backupPassword,
   }, { dependsOn: trusted.ready });
+  // Every 5 minutes: a pinned service no node can take fails this unit, naming the scheduler's reason.
+  const placementCheck = "/usr/local/sbin/openclaw-placement-check";
+  const placementScript = hostFile("trusted-placement-check-script", trusted, {
+    path: placementCheck, content: renderPlacementCheckScript(planned.map((c) => c.name)), mode: "0700", owner: "root:root", secret: false,
+  }, { dependsOn: trusted.ready });
+  new SystemdUnit("trusted-placement-check", {
+    host: trusted,
+    unitName: "openclaw-placement-check",
+    service: { description: "OpenClaw pinned services placement check", type: "oneshot", execStart: [placementCheck], hardening: "root-task", readWritePaths: [] },
+    timer: { description: "OpenClaw pinned services placement check", onCalendar: "*:0/5", randomizedDelaySec: 30 },
+  }, { dependsOn: [placementScript] });
+
   // Bind sources must exist on the node before a task can start (a service cannot create them).
   const dirs = plan.gateways.flatMap((g) => Object.values(gatewayDirs(g.dataRoot)));
   const gatewayDirsReady = new command.remote.Command("trusted-dirs", {
