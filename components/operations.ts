@@ -19,6 +19,12 @@ export interface BackupOptions {
   /** Directories backed up; each must exist and hold at least one file. */
   sources: string[];
   keepDaily: number;
+  /**
+   * Swarm services whose task must run on this node for a backup to be taken
+   * (swarm topology): a former trusted node that comes back with stale state
+   * and its old timer never writes a snapshot newer than the real one.
+   */
+  onlyWhereRunning?: string[];
 }
 
 const header = (what: string) => `#!/usr/bin/env bash
@@ -59,7 +65,14 @@ export function renderBackupScript(o: BackupOptions): string {
 export RESTIC_REPOSITORY=${quoted([o.repository])}
 export RESTIC_PASSWORD_FILE=${quoted([o.passwordFile])}
 readonly SOURCES=(${quoted(o.sources)})
-${ALERT}
+${ALERT}${(o.onlyWhereRunning ?? []).map((svc) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(svc)) throw new Error(`backup: bad service name ${svc}`);
+    return `
+if [[ -z "$(docker ps -q --filter "label=com.docker.swarm.service.name=${svc}")" ]]; then
+  echo "backup skipped: ${svc} does not run on this node (not the trusted node)"
+  exit 0
+fi`;
+  }).join("")}
 # An outage must never produce an empty snapshot that retention then keeps.
 for source in "\${SOURCES[@]}"; do
   if [[ ! -d "\${source}" ]] || [[ -z "$(find "\${source}" -mindepth 1 -print -quit)" ]]; then

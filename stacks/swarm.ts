@@ -141,7 +141,7 @@ export function swarm(config: SwarmConfig): SwarmOutputs {
   // Stable names: a failover updates them in place (new connection), nothing waits on the old node.
   const operations = new Operations("trusted-ops", {
     host: trusted,
-    backup: { ...config.backup, sources: gateways.flatMap((g) => g.backupSources) },
+    backup: { ...config.backup, sources: gateways.flatMap((g) => g.backupSources), onlyWhereRunning: gateways.map((g) => g.hostName) },
     watchdog: { containers: planned.map((c) => c.name), restartThreshold: 3, diskPercent: 85, memoryPercent: 90, swapPercent: 50 },
     gateways: gateways.map((g) => g.hostName),
     tokenFiles: [],

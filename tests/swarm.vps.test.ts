@@ -219,5 +219,16 @@ describe("SwarmCluster scripts on real VPSes", { skip }, () => {
     await sfo.sshOk(`rm ${volumeDataPath(volume)}.openclaw-restored-from && sleep 1 && echo '{"session":"v2"}' > ${file}`);
     assert.match((await remoteOk(sfo, restore)).stdout, /holds state newer than snapshot .*: kept/);
     assert.equal((await sfo.sshOk(`cat ${file}`)).trim(), '{"session":"v2"}');
+
+    // The former trusted node keeps its stale volume and its old timer: its guarded backup writes nothing.
+    const guarded = renderBackupScript({ repository, passwordFile, sources: [volumeDataPath(volume)], keepDaily: 7, onlyWhereRunning: ["openclaw-primary"] });
+    const count = async (vps: VpsHost) => Number((await vps.sshOk(`RESTIC_REPOSITORY=${repository} RESTIC_PASSWORD_FILE=${passwordFile} restic snapshots --json | jq length`)).trim());
+    const before = await count(nyc);
+    assert.match((await remoteOk(nyc, guarded)).stdout, /backup skipped: openclaw-primary does not run on this node/);
+    assert.equal(await count(nyc), before);
+    // sfo runs the (stand-in) openclaw-primary task since the label moved: there the backup is taken.
+    const sfoBefore = await count(sfo);
+    await remoteOk(sfo, guarded);
+    assert.equal(await count(sfo), sfoBefore + 1);
   });
 });
