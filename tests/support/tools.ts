@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { OPENCLAW_VERSION } from "../../infra/versions";
+import { OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../../infra/versions";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 export const TOOLS_DIR = join(PROJECT_ROOT, ".cache/tools");
@@ -19,10 +19,11 @@ export function openclawCli(release: string): string {
   return join(TOOLS_DIR, `openclaw-${release}/node_modules/openclaw/openclaw.mjs`);
 }
 
-/** Tools from the project's tool cache (scripts/install-validators.sh); `openclaw` is the default release's CLI. */
+/** Tools from the project's tool cache (scripts/install-validators.sh): `openclaw` is the default release's CLI, `openclaw@<release>` each release's. */
 const CACHED_TOOLS: Record<string, string> = {
   node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
   openclaw: openclawCli(OPENCLAW_VERSION),
+  ...Object.fromEntries(OPENCLAW_RELEASES.map((r) => [`openclaw@${r}`, openclawCli(r)])),
 };
 
 const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
