@@ -6,9 +6,9 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { deployWorkload, NetworkAttachment, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 
-const TOKEN_PATH = "/run/secrets/tunnel-token";
+const TOKEN_PATH = `${SECRETS_DIR}/tunnel-token`;
 // The cloudflared image runs as the distroless nonroot user.
 const CLOUDFLARED_UID = 65532;
 

@@ -6,7 +6,7 @@
  * and 6.x (the container image).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { admitsEverything, ALLOWLIST_ENTRY, allowlistConflicts } from "../infra/addresses";
+import { admitsEverything, ALLOWLIST_ENTRY, allowlistConflicts } from "../infra/rules";
 import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
 
 export const SQUID_PORT = 3128;
@@ -33,7 +33,7 @@ export interface SquidConfOptions {
 /**
  * Problems with the options, in words; renderSquidConf refuses to render when
  * any. User values reach here already checked by the config model with the
- * same rules (infra/addresses.ts): these are assertions.
+ * same rules (infra/rules.ts): these are assertions.
  */
 export function squidConfProblems(options: SquidConfOptions): string[] {
   const problems: string[] = [];

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { allowRuleProblem, family } from "../infra/addresses";
+import { allowRuleProblem, family } from "../infra/rules";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../infra/cloudflareRanges";
 import { hostFile } from "../infra/files";
 import { asRoot, Host } from "../infra/hosts";
@@ -71,7 +71,7 @@ export function renderUfwRules(o: FirewallOptions): string[] {
   return rules;
 }
 
-/** Assertions: the config model already refused these in the user's values (same rule, infra/addresses.ts). */
+/** Assertions: the config model already refused these in the user's values (same rule, infra/rules.ts). */
 export function firewallProblems(o: FirewallOptions): string[] {
   const problems: string[] = [];
   if (o.adminAddresses.length === 0 && !o.tailscaleOnly) problems.push("no admin address: SSH would be closed to everyone");

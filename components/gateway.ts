@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SandboxConfig } from "../infra/config/schema";
 import { PublicRoute } from "../infra/publicRoutes";
 import { generatedSecret } from "../infra/secrets";
-import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
+import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
@@ -21,8 +21,9 @@ export const GATEWAY_UID = 1000;
 export const GATEWAY_HOME = "/home/node";
 export const GATEWAY_CONFIG_PATH = "/etc/openclaw/openclaw.json";
 const STATE_DIR = `${GATEWAY_HOME}/.openclaw`;
-const SECRETS_DIR = "/run/secrets";
 const TOKEN_FILE = `${SECRETS_DIR}/openclaw-gateway-token`;
+const MODEL_KEY_FILE = `${SECRETS_DIR}/litellm-key`;
+const TELEGRAM_TOKEN_FILE = `${SECRETS_DIR}/telegram-bot-token`;
 
 /** The host directories of an instance under its data root (the same paths inside the container). */
 export function gatewayDirs(dataRoot: string): { workspace: string; sandboxRoot: string } {
@@ -87,12 +88,12 @@ export class Gateway extends pulumi.ComponentResource {
       exposure: args.exposure,
       allowedOrigins: [args.publicRoute.origin],
       gatewayTokenFile: TOKEN_FILE,
-      modelProxy: args.modelProxy && { ...args.modelProxy, apiKeyFile: `${SECRETS_DIR}/litellm-key` },
+      modelProxy: args.modelProxy && { ...args.modelProxy, apiKeyFile: MODEL_KEY_FILE },
       egressProxyUrl: args.egressProxyUrl,
       workspace,
       sandboxWorkspaceRoot: this.sandboxRoot,
       sandbox: args.sandbox,
-      telegram: args.telegram && { tokenFile: `${SECRETS_DIR}/telegram-bot-token`, allowFrom: args.telegram.allowFrom },
+      telegram: args.telegram && { tokenFile: TELEGRAM_TOKEN_FILE, allowFrom: args.telegram.allowFrom },
     });
 
     // Created before this component existed, at the stack's root: the alias keeps the volume (and its data) on upgrade.
@@ -104,8 +105,8 @@ export class Gateway extends pulumi.ComponentResource {
       { path: GATEWAY_CONFIG_PATH, content: this.openclawConfig, secret: false, mode: "0600", ...owned },
       { path: `${workspace}/SOUL.md`, content: renderSoul(args.soul), secret: false, mode: "0444", uid: 0, gid: 0 },
       { path: TOKEN_FILE, content: this.token, secret: true, mode: "0400", ...owned },
-      ...(args.modelProxy ? [{ path: `${SECRETS_DIR}/litellm-key`, content: args.modelProxy.apiKey, secret: true, mode: "0400", ...owned }] : []),
-      ...(args.telegram ? [{ path: `${SECRETS_DIR}/telegram-bot-token`, content: args.telegram.botToken, secret: true, mode: "0400", ...owned }] : []),
+      ...(args.modelProxy ? [{ path: MODEL_KEY_FILE, content: args.modelProxy.apiKey, secret: true, mode: "0400", ...owned }] : []),
+      ...(args.telegram ? [{ path: TELEGRAM_TOKEN_FILE, content: args.telegram.botToken, secret: true, mode: "0400", ...owned }] : []),
     ];
 
     deployWorkload({

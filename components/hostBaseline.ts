@@ -10,6 +10,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostFile } from "../infra/files";
 import { asRoot, Host } from "../infra/hosts";
+import { UNIX_USER } from "../infra/rules";
+import { LOG_OPTIONS } from "../infra/workload";
 
 export const BASELINE_PACKAGES = ["ufw", "fail2ban", "unattended-upgrades", "apt-listchanges", "restic", "docker.io", "jq"];
 
@@ -20,7 +22,7 @@ export interface SshdOptions {
 
 export function renderSshdConfig(o: SshdOptions): string {
   for (const user of o.allowUsers) {
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`sshd: ${user} is not a user name`);
+    if (!UNIX_USER.test(user)) throw new Error(`sshd: ${user} is not a user name`);
   }
   if (o.allowUsers.length === 0) throw new Error("sshd: AllowUsers is empty: nobody could log in");
   return [
@@ -57,7 +59,8 @@ export function renderSshdConfig(o: SshdOptions): string {
 export function renderDaemonJson(o: { swarm: boolean }): string {
   const config: Record<string, unknown> = {
     "log-driver": "json-file",
-    "log-opts": { "max-size": "10m", "max-file": "3" },
+    // The same rotation every workload gets, for containers started outside this program (sandboxes).
+    "log-opts": LOG_OPTIONS,
     "no-new-privileges": true,
     icc: false,
     "userland-proxy": false,

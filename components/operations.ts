@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "../infra/secrets";
 import { hostFile } from "../infra/files";
 import { Host } from "../infra/hosts";
+import { PLAIN_ABSOLUTE_PATH } from "../infra/rules";
 import { SystemdUnit } from "./systemdUnit";
 
 const SCRIPT_DIR = "/usr/local/sbin";
@@ -34,7 +35,7 @@ export LC_ALL=C
 `;
 
 const quoted = (values: string[]) => values.map((v) => {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(v)) throw new Error(`operations: ${v} is not a plain absolute path`);
+  if (!PLAIN_ABSOLUTE_PATH.test(v)) throw new Error(`operations: ${v} is not a plain absolute path`);
   return `"${v}"`;
 }).join(" ");
 

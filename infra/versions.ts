@@ -8,8 +8,9 @@
  *   renderers target, oldest first; the last is the default of
  *   `openclaw:openclawVersion`. A release is listed only after its rendered
  *   config passed the oracle tests with that release's CLI (the installer
- *   installs every listed release). The seeds' 2026.2.x lines are affected by
- *   several published advisories, so they are not listed.
+ *   installs every listed release). The previous release stays listed so an
+ *   upgrade can be rolled back with one config edit; the seeds' 2026.2.x
+ *   lines are affected by several published advisories, so they are not.
  * - openclaw.image: the gateway image repository; its tag is always the
  *   configured `openclaw:openclawVersion`.
  * - node24: the Node the OpenClaw CLI oracle runs on (openclaw needs >=24.16 <25).

@@ -75,6 +75,9 @@ export function hostPathFor(target: ContainerTarget, containerPath: string): str
 
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
+/** Where every workload finds its secret files: Swarm's own place for secrets, used in container mode too. */
+export const SECRETS_DIR = "/run/secrets";
+
 const seconds = (s: number) => `${s}s`;
 
 /** The same healthcheck shape serves docker.Container and a Swarm ContainerSpec. */

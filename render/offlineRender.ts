@@ -115,7 +115,14 @@ export interface RenderInput {
  * Renders one program run. Throws what the program throws (a ConfigError for
  * invalid config) before anything is recorded.
  */
-export async function renderProgram(input: RenderInput, loadProgram: () => Promise<() => Promise<unknown>>, secrets: SecretView = "placeholder"): Promise<Render> {
+export interface RenderOptions {
+  secrets?: SecretView;
+  /** Filled with the name of each resource as it registers: a caller can see what registered before the program threw. */
+  registered?: string[];
+}
+
+export async function renderProgram(input: RenderInput, loadProgram: () => Promise<() => Promise<unknown>>, options: RenderOptions = {}): Promise<Render> {
+  const secrets = options.secrets ?? "placeholder";
   // Names are resolved once every resource is known: parent and dependencies recorded as URNs.
   const recorded: Omit<RenderedResource, "parent">[] = [];
   await pulumi.runtime.setMocks({
@@ -131,6 +138,7 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
   mock.registerResource = async (req: RegisterResourceRequest, callback: (err: unknown, resp: unknown) => void) => {
     const type = req.getType();
     const name = req.getName();
+    options.registered?.push(name);
     return register(req, (err, resp) => {
       const urn = (resp as { getUrn?: () => string } | undefined)?.getUrn?.() ?? "";
       namesByUrn.set(urn, name);

@@ -23,6 +23,7 @@ import { Render } from "../render/offlineRender";
 import { WorkloadTarget } from "../infra/workload";
 import { SANDBOX, TEST_HOST as HOST } from "./support/fixtures";
 import { inputsOf, renderComponents } from "./support/mockProgram";
+import { asLines, placementsOf } from "./support/placement";
 import { findTool, missingTools, run } from "./support/tools";
 
 const CONSTRAINTS = ["node.labels.openclaw.trusted == true"];
@@ -194,6 +195,12 @@ describe("swarm mode", () => {
     const config = inputsOf(render, "openclaw-egress-config-etc-squid-squid.conf");
     assert.match(config["name"], /^openclaw-egress-etc-squid-squid\.conf-[0-9a-f]{12}$/, "content hash in the name");
     assert.match(Buffer.from(config["data"], "base64").toString("utf8"), /http_access deny all/);
+  });
+
+  test("the render's file list is exactly the configs and secrets the services mount", () => {
+    const { placements } = placementsOf(render.resources as never, "vps");
+    assert.ok(placements.length >= 10);
+    assert.deepEqual(asLines(placements), asLines(render.files.map((f) => ({ ...f }))));
   });
 
   test("no service environment holds a secret", () => {

@@ -9,14 +9,14 @@ import * as docker from "@pulumi/docker";
 import { Gateway } from "../components/gateway";
 import { renderOpenclawConfig } from "../components/openclawConfig";
 import { publicRoutes } from "../infra/publicRoutes";
-import { gatewayImage, OPENCLAW_VERSION } from "../infra/versions";
+import { gatewayImage, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../infra/versions";
 import { BIG_HOST, SANDBOX, TUNNEL_INGRESS } from "./support/fixtures";
 import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
 import { renderComponents } from "./support/mockProgram";
 import { runRender, singleVpsConfig, writeStackFile } from "./support/render";
 import { missingTools } from "./support/tools";
 
-const skip = missingTools("openclaw oracle", ["node24", "openclaw"]);
+const skip = missingTools("openclaw oracle", ["node24", ...OPENCLAW_RELEASES.map((r) => `openclaw@${r}`)]);
 
 /** Validates and audits with the CLI of `release`: the one the config was rendered for. */
 async function assertHardened(what: string, configText: string, release: string): Promise<void> {
@@ -45,6 +45,15 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
     assert.ok((open.summary?.critical ?? 0) > 0, describeFindings(open));
     assert.ok(open.findings.some((f) => f.checkId === "gateway.bind_no_auth"), describeFindings(open));
   });
+
+  for (const release of OPENCLAW_RELEASES) {
+    test(`openclawVersion ${release}: the committed stack rendered for it passes that release's CLI`, async () => {
+      const run = runRender(["--stack", "release", "--config", writeStackFile(singleVpsConfig({ openclawVersion: release }))]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.outputs["openclawVersion"], release);
+      await assertHardened(`single-vps ${release}`, run.fileContent("/etc/openclaw/openclaw.json"), String(run.outputs["openclawVersion"]));
+    });
+  }
 
   test("single-vps behind Caddy (the committed stack)", async () => {
     const run = runRender(["--stack", "single-vps"]);

@@ -4,11 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { imagePinProblem } from "../infra/images";
 import { BIG_HOST, TUNNEL_INGRESS as TUNNEL } from "./support/fixtures";
+import { asLines, placementsOf } from "./support/placement";
 import { findTool, missingTools, run as runTool } from "./support/tools";
 import { RenderRun, runRender, singleVpsConfig, writeStackFile } from "./support/render";
 
@@ -52,6 +53,28 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
         assert.equal(JSON.stringify(env).includes("[secret]"), false, c.name);
         for (const entry of env) assert.doesNotMatch(entry.split("=")[0]!, /TOKEN|SECRET|PASSWORD|KEY/, `${c.name}: ${entry}`);
       }
+    });
+
+    test("files.json is exactly the files the resources place (path, mode, owner, content), and nothing else writes files", () => {
+      const { placements, writersOutsidePlacement } = placementsOf(run.resources, "vps");
+      const listed = run.files.map((f) => ({ target: f.target, path: f.path, mode: f.mode, owner: f.owner, content: readFileSync(join(run.dir, f.file), "utf8") }));
+      assert.ok(listed.length >= 36, `${listed.length} files`);
+      assert.deepEqual(asLines(placements), asLines(listed));
+      assert.deepEqual(writersOutsidePlacement, []);
+    });
+
+    test("the watchdog watches every container on the host, backups hold every gateway's volume and workspace", () => {
+      const watchdog = run.fileContent("/usr/local/sbin/openclaw-watchdog");
+      const names = containers(run).map((c) => c.inputs["name"] as string).sort();
+      assert.deepEqual(/^readonly CONTAINERS=\((.*)\)$/m.exec(watchdog)![1]!.split(" ").sort(), names);
+      const backup = run.fileContent("/usr/local/sbin/openclaw-backup");
+      const gatewayNames = names.filter((n) => /^openclaw-(primary|team|ops)$/.test(n));
+      for (const g of gatewayNames) {
+        assert.match(backup, new RegExp(`"/var/lib/docker/volumes/${g}-data/_data"`));
+        assert.match(backup, new RegExp(`"/srv/openclaw/${g.replace("openclaw-", "")}/workspace"`));
+      }
+      const tokenAge = run.fileContent("/usr/local/sbin/openclaw-token-age");
+      assert.equal((tokenAge.match(/run\/secrets\/openclaw-gateway-token/g) ?? []).length, gatewayNames.length);
     });
 
     test("networks have the configured subnets; openclaw-net is internal", () => {

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr } from "../addresses";
+import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
 import { imagePinProblem, parseImageRef } from "../images";
 import { quorumProblem } from "../quorum";
 import { PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
@@ -44,7 +44,7 @@ const sshHostKey = z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha
 const memoryMb = z.number().int("expected a whole number of MiB").min(16, "expected at least 16 MiB");
 const cpus = z.number().positive("expected a positive number of CPUs").max(256);
 const secretString = z.string().min(1, "expected a non-empty value").transform((v) => pulumi.secret(v));
-const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "expected an absolute path");
+const absolutePath = z.string().regex(PLAIN_ABSOLUTE_PATH, "expected an absolute path");
 
 // ---------------------------------------------------------------- shared parts
 
@@ -53,7 +53,7 @@ const providerName = z.enum(PROVIDER_NAMES);
 const hostSchema = z.strictObject({
   name,
   address: ipAddress,
-  sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "expected a Unix user name").default("deploy"),
+  sshUser: z.string().regex(UNIX_USER, "expected a Unix user name").default("deploy"),
   sshPort: port.default(22),
   hostKey: sshHostKey,
   memoryMb: memoryMb.default(8192),

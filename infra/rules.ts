@@ -1,9 +1,15 @@
 /**
- * Rules about addresses, CIDRs and domain names, written once: the config
- * model applies them to the user's values (naming the key), and the renderers
- * assert them again on what they are given.
+ * Rules about addresses, CIDRs, domain names, user names and paths, written
+ * once: the config model applies them to the user's values (naming the key),
+ * and the renderers assert them again on what they are given.
  */
 import { isIP } from "node:net";
+
+/** A Unix user name (the SSH user; sshd's AllowUsers). */
+export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** An absolute path with nothing a shell or systemd would interpret (backup repository, export path). */
+export const PLAIN_ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]+$/;
 
 /** 4, 6, or 0 when `value` is not an address or CIDR. */
 export function family(value: string): number {
