@@ -3,7 +3,8 @@
  * Swarm service as a config or secret (`serviceFile`). Each creates the
  * resource that delivers the file AND records it for the offline render, in
  * the same call; nothing else can record a file, so files.json lists exactly
- * what resources place (tests/files.test.ts checks both directions).
+ * what resources place (tests/singleVps.test.ts and tests/components.test.ts
+ * read the placements back from the resources alone and compare both ways).
  */
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";

@@ -9,10 +9,13 @@ import { Operations } from "../../components/operations";
 import { assertDeployedAsPlanned } from "../../infra/capacity";
 import { Host } from "../../infra/hosts";
 
+/** What operations need of a gateway, however it runs (a Gateway container, or a gateway on the host). */
+export type OperatedGateway = Pick<Gateway, "hostName" | "backupSources" | "tokenFileOnHost">;
+
 export interface HostOperationsArgs {
   /** The containers the capacity check summed: checked against what the host now runs. */
   planned: { name: string; memoryMb: number }[];
-  gateways: Gateway[];
+  gateways: OperatedGateway[];
   backup: { repository: string; onCalendar: string; keepDaily: number };
   alertWebhookUrl: pulumi.Input<string> | undefined;
   backupPasswordRotation: string;

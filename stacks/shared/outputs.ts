@@ -29,7 +29,8 @@ export interface StackOutputs {
 export interface OutputParts {
   config: StackConfig;
   hosts: Host[];
-  gateways: Gateway[];
+  /** Every gateway instance, in instance order (a Gateway container, or a gateway on the host). */
+  gateways: Pick<Gateway, "publicRoute" | "token">[];
   ingress: { dnsRecordIds: pulumi.Input<string>[]; tunnelId: pulumi.Input<string> | null };
   networks: StackOutputs["networks"];
 }
