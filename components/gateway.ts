@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import type { GatewayDockerAccess } from "./socketProxy";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
 export const GATEWAY_UID = 1000;
@@ -25,7 +26,8 @@ export interface GatewayArgs {
   dataRoot: string;
   /** Docker volume name holding the state dir. */
   stateVolume: pulumi.Input<string>;
-  dockerHost: string;
+  /** This instance's socket-proxy listener: DOCKER_HOST and the bind of its directory (SocketProxy.access). */
+  docker: GatewayDockerAccess;
   egressProxyUrl: string;
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
@@ -83,7 +85,7 @@ export class Gateway extends pulumi.ComponentResource {
         HOME: GATEWAY_HOME,
         OPENCLAW_CONFIG_PATH: GATEWAY_CONFIG_PATH,
         OPENCLAW_STATE_DIR: `${GATEWAY_HOME}/.openclaw`,
-        DOCKER_HOST: args.dockerHost,
+        DOCKER_HOST: args.docker.dockerHost,
         HTTP_PROXY: args.egressProxyUrl,
         HTTPS_PROXY: args.egressProxyUrl,
         OPENCLAW_DISABLE_BONJOUR: "1",
@@ -94,6 +96,7 @@ export class Gateway extends pulumi.ComponentResource {
       binds: [
         { hostPath: workspace, target: workspace, readOnly: false, ensure: { ...owned, mode: "0700" } },
         { hostPath: sandboxRoot, target: sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
+        { ...args.docker.bind, readOnly: true },
       ],
       memoryMb: args.memoryMb,
       cpus: args.cpus,

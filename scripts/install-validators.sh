@@ -13,6 +13,7 @@ readonly NODE24_VERSION="24.21.0"
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
   systemd curl ca-certificates jq
+  docker.io busybox-static bsdutils
 )
 
 missing=()

@@ -76,8 +76,8 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
 
   const socketProxy = new SocketProxy(NAMES.socketProxy, {
     image: config.images.socketProxy,
-    allowedBindRoots: instances.map((i) => `${dataRoot(i.name)}/sandboxes`),
-    sandboxMemoryMb: config.gateway.sandbox.memoryMb,
+    instances: instances.map((i) => ({ name: i.name, gatewayContainer: gatewayName(i.name), sandboxRoot: `${dataRoot(i.name)}/sandboxes` })),
+    sandbox: config.gateway.sandbox,
     network: { name: internalNet.name },
     memoryMb: config.socketProxy.memoryMb,
     cpus: config.socketProxy.cpus,
@@ -125,7 +125,7 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
       },
       dataRoot: dataRoot(instance.name),
       stateVolume: volume.name,
-      dockerHost: socketProxy.dockerHost,
+      docker: socketProxy.access[instance.name]!,
       egressProxyUrl: egress.url,
       modelProxy: {
         baseUrl: litellm.url,

@@ -37,13 +37,13 @@ function buildAll(mode: "container" | "swarm"): Promise<Render> {
       ? { kind: "container", host, filesDir: `/opt/openclaw/${name}` }
       : { kind: "swarm", provider: swarmProvider, constraints: CONSTRAINTS };
     const net = { name: "openclaw-net" };
-    const socket = new SocketProxy("openclaw-docker-proxy", { image: "node:20.19.5-alpine3.22", allowedBindRoots: ["/srv/openclaw/primary/sandboxes"], sandboxMemoryMb: 512, network: net, memoryMb: 128, cpus: 0.25, target: target("openclaw-docker-proxy") });
+    const socket = new SocketProxy("openclaw-docker-proxy", { image: "node:20.19.5-alpine3.22", instances: [{ name: "primary", gatewayContainer: "openclaw-primary", sandboxRoot: "/srv/openclaw/primary/sandboxes" }], sandbox: { memoryMb: 512, pidsLimit: 256, cpus: 0.5 }, network: net, memoryMb: 128, cpus: 0.25, target: target("openclaw-docker-proxy") });
     const egress = new EgressProxy("openclaw-egress", { allowDomains: [".anthropic.com"], clientSubnets: ["172.30.10.0/24"], internalDestinations: [{ host: "openclaw-litellm", port: 4000 }], image: "ubuntu/squid:6.6-24.04_edge", internalNetwork: net, egressNetwork: { name: "egress-net" }, memoryMb: 128, cpus: 0.25, target: target("openclaw-egress") });
     const litellm = new LiteLlm("openclaw-litellm", { image: "ghcr.io/berriai/litellm:v1.108.5", models: MODELS, providerApiKeys: { anthropic: pulumi.secret("sk-ant-unit") }, egressProxyUrl: egress.url, network: net, memoryMb: 1024, cpus: 1, masterKeyRotation: "1", target: target("openclaw-litellm") });
     new Gateway("openclaw-primary", {
       image: "ghcr.io/openclaw/openclaw:2026.9.6", port: 18789,
       exposure: { kind: "reverse-proxy", trustedProxies: ["172.30.11.0/24"], allowedOrigins: ["https://openclaw.example.com"] },
-      dataRoot: "/srv/openclaw/primary", stateVolume: "openclaw-primary-data", dockerHost: socket.dockerHost, egressProxyUrl: egress.url,
+      dataRoot: "/srv/openclaw/primary", stateVolume: "openclaw-primary-data", docker: socket.access["primary"]!, egressProxyUrl: egress.url,
       modelProxy: { baseUrl: litellm.url, apiKey: litellm.masterKey, models: ["claude"], primary: "claude" },
       telegram: { botToken: pulumi.secret("123:unit"), allowFrom: [] },
       sandbox: { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 }, memoryMb: 4096, cpus: 2,

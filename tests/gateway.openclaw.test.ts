@@ -70,7 +70,7 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
       const gateway = new Gateway("openclaw-gateway", {
         image: "ghcr.io/openclaw/openclaw:2026.9.6", port: 18789,
         exposure: { kind: "reverse-proxy", trustedProxies: ["10.20.0.0/24"], allowedOrigins: ["https://openclaw.example.com"] },
-        dataRoot: "/srv/openclaw/gateway", stateVolume: "openclaw-data", dockerHost: "tcp://openclaw-docker-proxy:2375",
+        dataRoot: "/srv/openclaw/gateway", stateVolume: "openclaw-data", docker: { dockerHost: "unix:///run/openclaw-docker/docker.sock", bind: { hostPath: "/run/openclaw/docker-proxy/gateway", target: "/run/openclaw-docker" } },
         egressProxyUrl: "http://openclaw-egress:3128",
         modelProxy: { baseUrl: "http://openclaw-litellm:4000", apiKey: "k", models: ["claude"], primary: "claude" },
         sandbox: SANDBOX, memoryMb: 4096, cpus: 2, networks: [{ name: "openclaw-net" }], tokenRotation: "1",
