@@ -103,12 +103,16 @@ describe("container mode", () => {
     assert.equal(c["user"], "1000:1000");
     assert.deepEqual(c["envs"], [
       "HOME=/home/node", "OPENCLAW_CONFIG_PATH=/etc/openclaw/openclaw.json", "OPENCLAW_STATE_DIR=/home/node/.openclaw",
-      "DOCKER_HOST=tcp://openclaw-docker-proxy:2375", "HTTP_PROXY=http://openclaw-egress:3128", "HTTPS_PROXY=http://openclaw-egress:3128", "OPENCLAW_DISABLE_BONJOUR=1",
+      "DOCKER_HOST=unix:///run/openclaw-docker/docker.sock", "HTTP_PROXY=http://openclaw-egress:3128", "HTTPS_PROXY=http://openclaw-egress:3128", "OPENCLAW_DISABLE_BONJOUR=1",
     ]);
     const volumes = c["volumes"] as { containerPath: string; hostPath?: string; volumeName?: string; readOnly: boolean }[];
     assert.deepEqual(volumes.find((v) => v.containerPath === "/home/node/.openclaw"), { containerPath: "/home/node/.openclaw", volumeName: "openclaw-primary-data", readOnly: false });
     const sandboxes = volumes.find((v) => v.containerPath === "/srv/openclaw/primary/sandboxes");
     assert.equal(sandboxes?.hostPath, "/srv/openclaw/primary/sandboxes", "sandbox workspace: same path on host and in the container");
+    // Its own socket-proxy listener only, read-only (connecting is not writing).
+    assert.deepEqual(volumes.filter((v) => v.hostPath?.startsWith("/run/openclaw/docker-proxy")), [{ containerPath: "/run/openclaw-docker", hostPath: "/run/openclaw/docker-proxy/primary", readOnly: true }]);
+    const proxyVolumes = inputsOf(render, "openclaw-docker-proxy-container")["volumes"] as { containerPath: string; hostPath?: string; readOnly: boolean }[];
+    assert.deepEqual(proxyVolumes.find((v) => v.containerPath === "/srv/openclaw/primary/sandboxes"), { containerPath: "/srv/openclaw/primary/sandboxes", hostPath: "/srv/openclaw/primary/sandboxes", readOnly: true }, "the proxy sees sandbox roots read-only");
     assert.ok(volumes.filter((v) => v.containerPath.startsWith("/run/secrets/") || v.containerPath.startsWith("/etc/")).every((v) => v.readOnly));
     assert.match(c["healthcheck"]["tests"].join(" "), /\/healthz/);
     const token = inputsOf(render, "openclaw-primary-run-secrets-openclaw-gateway-token");

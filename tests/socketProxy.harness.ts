@@ -9,7 +9,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
-import { renderSocketProxyPolicy, SANDBOX_IMAGE, socketProxyServerSource } from "../components/socketProxy";
+import { renderSocketProxyPolicy, SANDBOX_IMAGE, SERVER_NODE_FLAGS, socketProxyServerSource } from "../components/socketProxy";
 import { apiCall, Dockerd, startDockerd } from "./support/dockerd";
 import { findTool, run } from "./support/tools";
 
@@ -59,7 +59,7 @@ export async function startHarness(name: string): Promise<Harness> {
     }));
     const serverFile = join(d.dir, "server.js");
     writeFileSync(serverFile, socketProxyServerSource());
-    proxy = spawn(process.execPath, [serverFile, policyFile], { stdio: ["ignore", "ignore", "pipe"] });
+    proxy = spawn(process.execPath, [...SERVER_NODE_FLAGS, serverFile, policyFile], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     let alive = true;
     proxy.stderr!.on("data", (c: Buffer) => { stderr = (stderr + c.toString()).slice(-200_000); });
@@ -175,4 +175,40 @@ export function openclawCreateArgv(name: string): string[] {
   const r = spawnSync(node24, ["--input-type=module", "-e", script, join(dirname(openclaw), "dist"), JSON.stringify(params)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`OpenClaw's buildSandboxCreateArgs failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as string[];
+}
+
+/**
+ * `npm run bench`: one create+start+exec+rm round trip through the proxy and
+ * straight to the daemon, alternating, in one run; the median of each.
+ */
+export async function socketProxyOverhead(iterations = 15): Promise<{ directMs: number; proxyMs: number; ratio: number }> {
+  const h = await startHarness("pxb");
+  try {
+    const ws = h.workspace("a", "bench");
+    let n = 0;
+    const roundTrip = async (call: (method: string, path: string, body?: unknown) => ReturnType<typeof apiCall>): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const name = `openclaw-sbx-bench-${n++}`;
+      const created = await call("POST", `/v1.41/containers/create?name=${name}`, cliCreateBody(ws));
+      assert.equal(created.status, 201, created.body);
+      const id = created.json().Id as string;
+      assert.equal((await call("POST", `/v1.41/containers/${id}/start`)).status, 204);
+      const exec = await call("POST", `/v1.41/containers/${id}/exec`, { Cmd: ["echo", "bench"], AttachStdout: true });
+      const out = await call("POST", `/v1.41/exec/${exec.json().Id}/start`, { Detach: false, Tty: true });
+      assert.match(out.body, /bench/);
+      assert.equal((await call("DELETE", `/v1.41/containers/${id}?force=1`)).status, 204);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const direct = (m: string, p: string, b?: unknown) => h.d.api(m, p, b);
+    const proxied = (m: string, p: string, b?: unknown) => h.api("a", m, p, b);
+    await roundTrip(direct);
+    await roundTrip(proxied);
+    const d: number[] = [];
+    const p: number[] = [];
+    for (let i = 0; i < iterations; i++) { d.push(await roundTrip(direct)); p.push(await roundTrip(proxied)); }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return { directMs: median(d), proxyMs: median(p), ratio: median(p) / median(d) };
+  } finally {
+    await h.stop();
+  }
 }

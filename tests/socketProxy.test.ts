@@ -96,6 +96,12 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       const names = h.docker("a", ["ps", "-a", "--format", "{{.Names}}"]).stdout.trim().split("\n").sort();
       assert.deepEqual(names, ["openclaw-sbx-agent-main-0123abcd", "openclaw-sbx-chatty"]);
     });
+    test("pause and unpause (OpenClaw quiesces a sandbox this way)", async () => {
+      assert.equal(h.docker("a", ["pause", name]).status, 0);
+      assert.equal((await inspect(name)).State.Paused, true);
+      assert.equal(h.docker("a", ["unpause", name]).status, 0);
+      assert.equal((await inspect(name)).State.Paused, false);
+    });
     test("stop and rm", async () => {
       assert.equal(h.docker("a", ["stop", "-t", "1", name]).status, 0);
       assert.equal((await inspect(name)).State.Running, false);
@@ -135,7 +141,10 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
     async function daemonUnharmed(created?: string): Promise<void> {
       const names = await assertDaemonHoldsOnlySandboxes(h);
       if (created) assert.equal(names.includes(created), false, `${created} exists on the daemon`);
-      for (const ref of ["openclaw-a", "openclaw-b", victimA, victimB]) assert.equal((await inspect(ref))?.State.Running, true, `${ref} still running`);
+      for (const ref of ["openclaw-a", "openclaw-b", victimA, victimB]) {
+        const state = (await inspect(ref))?.State;
+        assert.equal(state?.Running === true && state.Paused === false, true, `${ref} still running, not paused`);
+      }
       assert.equal(((await inspect("openclaw-a")).ExecIDs ?? []).length, gatewayExecs, "no exec in the gateway");
       assert.equal((await h.d.api("GET", `/exec/${foreignExec}/json`)).json().Pid, 0, "the daemon-side exec never ran");
       assert.equal(h.proxyAlive(), true);
@@ -257,6 +266,8 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       ["remove the gateway", "a", "DELETE", "/v1.41/containers/openclaw-a?force=1"],
       ["kill the gateway by id prefix", "a", "POST", "/v1.41/containers/GATEWAY_PREFIX/kill"],
       ["stop the gateway", "a", "POST", "/v1.41/containers/openclaw-a/stop"],
+      ["pause the gateway", "a", "POST", "/v1.41/containers/openclaw-a/pause"],
+      ["restart another instance's sandbox", "a", "POST", "/v1.41/containers/openclaw-sbx-victim-b/restart"],
       ["archive read from the gateway", "a", "GET", "/v1.41/containers/openclaw-a/archive?path=/etc"],
       ["logs of another instance's sandbox", "a", "GET", "/v1.41/containers/openclaw-sbx-victim-b/logs?stdout=1"],
       ["export a sandbox", "a", "GET", "/v1.41/containers/openclaw-sbx-victim-a/export"],

@@ -21,6 +21,8 @@ export const SANDBOX_WORKDIR = "/workspace";
 export const MIN_API_VERSION = "1.41";
 /** Where a gateway sees its listener: DOCKER_HOST=unix://<this>/docker.sock. */
 export const GATEWAY_SOCKET_DIR = "/run/openclaw-docker";
+/** A small fixed heap: the proxy's memory bound (tests/socketProxy.fuzz.test.ts) does not wait for GC pressure. */
+export const SERVER_NODE_FLAGS = ["--max-old-space-size=48", "--max-semi-space-size=2"];
 const SERVER_PATH = "/opt/socket-proxy/server.js";
 const POLICY_PATH = "/etc/socket-proxy/policy.json";
 const PROXY_SOCKETS_DIR = "/run/socket-proxy";
@@ -129,7 +131,7 @@ export class SocketProxy extends pulumi.ComponentResource {
     deployWorkload({
       name,
       image: args.image,
-      command: ["node", SERVER_PATH, POLICY_PATH],
+      command: ["node", ...SERVER_NODE_FLAGS, SERVER_PATH, POLICY_PATH],
       networks: [args.network],
       files: [
         { path: SERVER_PATH, content: socketProxyServerSource(), secret: false, uid: 0, gid: 0, mode: "0444" },

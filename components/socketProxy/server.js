@@ -34,7 +34,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const MAX_JSON_BODY = 256 * 1024;
-const MAX_BUFFERED_RESPONSE = 4 * 1024 * 1024;
+const MAX_BUFFERED_RESPONSE = 1024 * 1024;
 const MAX_UPGRADE_HEAD = 16 * 1024;
 const MAX_EXECS = 4096;
 const BODY_TIMEOUT_MS = 10_000;
@@ -262,6 +262,7 @@ const ROUTES = [
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/(start|restart)$/, kind: "container", query: ["t", "signal"], recheck: true },
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/(stop)$/, kind: "container", query: ["t", "signal"] },
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/kill$/, kind: "container", query: ["signal"] },
+  { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/(pause|unpause)$/, kind: "container", query: [] },
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/wait$/, kind: "container", query: ["condition"] },
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/resize$/, kind: "container", query: ["h", "w"] },
   { methods: ["POST"], pattern: /^\/containers\/([^/]+)\/attach$/, kind: "container", query: ["stream", "stdin", "stdout", "stderr", "logs", "detachKeys"], upgrade: true },
@@ -569,11 +570,13 @@ function createListener(policy, inst) {
     }).catch(deny);
   });
 
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  server.on("clientError", (err, socket) => {
+    const status = /** @type {{code?: string}} */ (err).code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
-  server.maxConnections = 64;
+  // With the limits above: at most 32 x (256 KiB body + 1 MiB buffered answer) held per listener.
+  server.maxConnections = 32;
   return server;
 }
 
