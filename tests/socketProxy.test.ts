@@ -232,9 +232,14 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
     for (const [what, body] of creates) {
       test(`create: ${what}`, async () => {
         const name = `openclaw-sbx-hostile-${++n}`;
-        const reply = await h.api("a", "POST", `/v1.41/containers/create?name=${name}`, body());
-        assert.ok(reply.status >= 400 && reply.status < 500, `${reply.status} ${reply.body}`);
-        await daemonUnharmed(name);
+        try {
+          const reply = await h.api("a", "POST", `/v1.41/containers/create?name=${name}`, body());
+          await daemonUnharmed(name);
+          assert.ok(reply.status >= 400 && reply.status < 500, `${reply.status} ${reply.body}`);
+        } finally {
+          // An escape fails this case only, not every case after it.
+          await h.d.api("DELETE", `/containers/${name}?force=1`);
+        }
       });
     }
     test("create: duplicate HostConfig keys (Go would merge them): the daemon only sees the rebuilt body", async () => {
@@ -296,7 +301,7 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       test(`request: ${what}`, async () => {
         const target = path.replace("GATEWAY_PREFIX", h.gatewayId.a.slice(0, 6)).replace("FOREIGN_EXEC", foreignExec).replace("B_EXEC", ownExecB);
         const payload = body === "CREATE" ? cliCreateBody(wsA(), { host: { Privileged: true } }) : body;
-        const reply = await h.api(inst, method, target, payload);
+        const reply = await h.api(inst, method, target, payload).finally(() => h.d.api("DELETE", "/containers/openclaw-sbx-unv?force=1"));
         assert.ok(reply.status >= 400 && reply.status < 500 && reply.status !== 404, `${reply.status} ${reply.body}`);
         assert.equal(reply.body.includes("do-not-leak"), false);
         await daemonUnharmed("openclaw-sbx-unv");
