@@ -60,7 +60,7 @@ export async function startDockerd(name: string): Promise<Dockerd> {
   const child = spawn(dockerd, [
     `--data-root=${join(dir, "data")}`, `--exec-root=${join(dir, "exec")}`, `--pidfile=${join(dir, "dockerd.pid")}`,
     `-H`, `unix://${socket}`, "--storage-driver=vfs", "--bridge=none", "--iptables=false", "--ip-masq=false",
-    `--cgroup-parent=/${name}-${process.pid}`, "--log-level=warn",
+    "--log-level=warn",
   ], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (c: Buffer) => { log = (log + c.toString()).slice(-20000); });
