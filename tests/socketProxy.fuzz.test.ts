@@ -149,7 +149,8 @@ describe("socket proxy fuzz and robustness against a real dockerd", { skip }, ()
       s.destroy();
       assert.ok(peakRss < MEMORY_BOUND_MIB, `proxy RSS peaked at ${peakRss.toFixed(1)} MiB`);
     });
-    test("a chatty follow read at full speed streams (>= 2 MiB in 3 s)", async () => {
+    // A buffering proxy delivers nothing until the sandbox ends; the rate itself depends on the machine's load.
+    test("a chatty follow read at full speed streams while the sandbox runs (>= 256 KiB in 3 s)", async () => {
       let bytes = 0;
       await new Promise<void>((resolve) => {
         const s = net.createConnection(h.socket("a"), () => s.write(follow));
@@ -157,7 +158,7 @@ describe("socket proxy fuzz and robustness against a real dockerd", { skip }, ()
         s.on("error", () => resolve());
         setTimeout(() => { s.destroy(); resolve(); }, 3000);
       });
-      assert.ok(bytes >= 2 * MiB, `${bytes} bytes`);
+      assert.ok(bytes >= 256 * 1024, `${bytes} bytes`);
       console.log(`chatty follow: ${(bytes / MiB).toFixed(1)} MiB in 3 s through the proxy`);
       assert.ok(peakRss < MEMORY_BOUND_MIB, `proxy RSS peaked at ${peakRss.toFixed(1)} MiB`);
     });
