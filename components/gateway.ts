@@ -15,6 +15,7 @@ import { PublicRoute } from "../infra/publicRoutes";
 import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import type { GatewayDockerAccess } from "./socketProxy";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
 export const GATEWAY_UID = 1000;
@@ -38,7 +39,8 @@ export interface GatewayArgs {
   publicRoute: PublicRoute;
   /** Root of this instance's host directories (workspace, sandboxes). */
   dataRoot: string;
-  dockerHost: string;
+  /** This instance's socket-proxy listener: DOCKER_HOST and the bind of its directory (SocketProxy.access). */
+  docker: GatewayDockerAccess;
   egressProxyUrl: string;
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
@@ -117,7 +119,7 @@ export class Gateway extends pulumi.ComponentResource {
         HOME: GATEWAY_HOME,
         OPENCLAW_CONFIG_PATH: GATEWAY_CONFIG_PATH,
         OPENCLAW_STATE_DIR: STATE_DIR,
-        DOCKER_HOST: args.dockerHost,
+        DOCKER_HOST: args.docker.dockerHost,
         HTTP_PROXY: args.egressProxyUrl,
         HTTPS_PROXY: args.egressProxyUrl,
         OPENCLAW_DISABLE_BONJOUR: "1",
@@ -128,6 +130,7 @@ export class Gateway extends pulumi.ComponentResource {
       binds: [
         { hostPath: workspace, target: workspace, readOnly: false, ensure: { ...owned, mode: "0700" } },
         { hostPath: this.sandboxRoot, target: this.sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
+        { ...args.docker.bind, readOnly: true },
       ],
       memoryMb: args.memoryMb,
       cpus: args.cpus,

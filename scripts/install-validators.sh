@@ -12,8 +12,9 @@ readonly TOOLS_DIR="${CACHE_ROOT}/tools"
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
   systemd curl ca-certificates jq
-  # The test VPS harness (tests/support/vps.ts) and the image builds (tests/support/images.ts).
-  docker.io debootstrap systemd-container
+  # The test VPS harness (tests/support/vps.ts), the image builds (tests/support/images.ts) and the
+  # socket proxy's private dockerd with busybox sandboxes (tests/support/dockerd.ts).
+  docker.io debootstrap systemd-container busybox-static bsdutils
 )
 
 missing=()

@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: the cost of growth. Renders the single-vps stack with
  * N = 1, 10 and 50 partitioned gateways (the real program under mocks, as
- * the offline render does) and prints wall time and resource count.
+ * the offline render does) and prints wall time and resource count; then the
+ * socket proxy's overhead on a sandbox round trip against a real dockerd.
  */
 import { join } from "node:path";
 import { loadStackFile, renderStack } from "../render/cli";
+import { socketProxyOverhead } from "./socketProxy.harness";
 import { PROJECT_ROOT } from "./support/tools";
 
 async function main(): Promise<void> {
@@ -24,6 +26,9 @@ async function main(): Promise<void> {
     rows.push(`${String(n).padStart(8)}  ${String(render.resources.length).padStart(9)}  ${ms.toFixed(0).padStart(7)}  ${(ms / render.resources.length).toFixed(2).padStart(11)}`);
   }
   console.log(rows.join("\n"));
+  // The socket proxy against a private dockerd (root, docker.io): its cost on a sandbox round trip.
+  const proxy = await socketProxyOverhead();
+  console.log(`\nsocket proxy, create+start+exec+rm: direct ${proxy.directMs.toFixed(0)} ms, through the proxy ${proxy.proxyMs.toFixed(0)} ms, ratio ${proxy.ratio.toFixed(2)}`);
 }
 
 main().catch((err: unknown) => {

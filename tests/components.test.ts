@@ -40,14 +40,14 @@ function buildAll(mode: "container" | "swarm"): Promise<Render> {
       ? { kind: "container", host, filesDir: `/opt/openclaw/${name}` }
       : { kind: "swarm", provider: swarmProvider, constraints: CONSTRAINTS };
     const net = { name: "openclaw-net" };
-    const socket = new SocketProxy("openclaw-docker-proxy", { image: "node:20.19.5-alpine3.22", allowedBindRoots: ["/srv/openclaw/primary/sandboxes"], sandboxMemoryMb: 512, network: net, memoryMb: 128, cpus: 0.25, target: target("openclaw-docker-proxy") });
+    const socket = new SocketProxy("openclaw-docker-proxy", { image: "node:20.19.5-alpine3.22", instances: [{ name: "primary", gatewayContainer: "openclaw-primary", sandboxRoot: "/srv/openclaw/primary/sandboxes" }], sandbox: { memoryMb: 512, pidsLimit: 256, cpus: 0.5 }, network: net, memoryMb: 128, cpus: 0.25, target: target("openclaw-docker-proxy") });
     const egress = new EgressProxy("openclaw-egress", { allowDomains: [".anthropic.com"], clientSubnets: ["172.30.10.0/24"], internalDestinations: [{ host: "openclaw-litellm", port: 4000 }], image: "ubuntu/squid:6.6-24.04_edge", internalNetwork: net, egressNetwork: { name: "egress-net" }, memoryMb: 128, cpus: 0.25, target: target("openclaw-egress") });
     const litellm = new LiteLlm("openclaw-litellm", { image: "ghcr.io/berriai/litellm:v1.108.5", models: MODELS, providerApiKeys: { anthropic: pulumi.secret("sk-ant-unit") }, egressProxyUrl: egress.url, network: net, memoryMb: 1024, cpus: 1, masterKeyRotation: "1", target: target("openclaw-litellm") });
     new Gateway("openclaw-primary", {
       image: gatewayImage(OPENCLAW_VERSION), port: 18789,
       exposure: { kind: "reverse-proxy", trustedProxies: ["172.30.11.0/24"] },
       publicRoute: publicRoutes("openclaw.example.com", ["primary"], "path")[0]!,
-      dataRoot: "/srv/openclaw/primary", dockerHost: socket.dockerHost, egressProxyUrl: egress.url,
+      dataRoot: "/srv/openclaw/primary", docker: socket.access["primary"]!, egressProxyUrl: egress.url,
       modelProxy: { baseUrl: litellm.url, apiKey: litellm.masterKey, models: ["claude"], primary: "claude" },
       telegram: { botToken: pulumi.secret("123:unit"), allowFrom: [] },
       sandbox: SANDBOX, memoryMb: 4096, cpus: 2,
@@ -107,12 +107,16 @@ describe("container mode", () => {
     assert.equal(c["user"], "1000:1000");
     assert.deepEqual(c["envs"], [
       "HOME=/home/node", "OPENCLAW_CONFIG_PATH=/etc/openclaw/openclaw.json", "OPENCLAW_STATE_DIR=/home/node/.openclaw",
-      "DOCKER_HOST=tcp://openclaw-docker-proxy:2375", "HTTP_PROXY=http://openclaw-egress:3128", "HTTPS_PROXY=http://openclaw-egress:3128", "OPENCLAW_DISABLE_BONJOUR=1",
+      "DOCKER_HOST=unix:///run/openclaw-docker/docker.sock", "HTTP_PROXY=http://openclaw-egress:3128", "HTTPS_PROXY=http://openclaw-egress:3128", "OPENCLAW_DISABLE_BONJOUR=1",
     ]);
     const volumes = c["volumes"] as { containerPath: string; hostPath?: string; volumeName?: string; readOnly: boolean }[];
     assert.deepEqual(volumes.find((v) => v.containerPath === "/home/node/.openclaw"), { containerPath: "/home/node/.openclaw", volumeName: "openclaw-primary-data", readOnly: false });
     const sandboxes = volumes.find((v) => v.containerPath === "/srv/openclaw/primary/sandboxes");
     assert.equal(sandboxes?.hostPath, "/srv/openclaw/primary/sandboxes", "sandbox workspace: same path on host and in the container");
+    // Its own socket-proxy listener only, read-only (connecting is not writing).
+    assert.deepEqual(volumes.filter((v) => v.hostPath?.startsWith("/run/openclaw/docker-proxy")), [{ containerPath: "/run/openclaw-docker", hostPath: "/run/openclaw/docker-proxy/primary", readOnly: true }]);
+    const proxyVolumes = inputsOf(render, "openclaw-docker-proxy-container")["volumes"] as { containerPath: string; hostPath?: string; readOnly: boolean }[];
+    assert.deepEqual(proxyVolumes.find((v) => v.containerPath === "/srv/openclaw/primary/sandboxes"), { containerPath: "/srv/openclaw/primary/sandboxes", hostPath: "/srv/openclaw/primary/sandboxes", readOnly: true }, "the proxy sees sandbox roots read-only");
     assert.ok(volumes.filter((v) => v.containerPath.startsWith("/run/secrets/") || v.containerPath.startsWith("/etc/")).every((v) => v.readOnly));
     assert.match(c["healthcheck"]["tests"].join(" "), /\/healthz/);
     const token = inputsOf(render, "openclaw-primary-run-secrets-openclaw-gateway-token");

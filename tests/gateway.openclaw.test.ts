@@ -83,7 +83,7 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
         image: gatewayImage(OPENCLAW_VERSION), port: 18789,
         exposure: { kind: "reverse-proxy", trustedProxies: ["10.20.0.0/24"] },
         publicRoute: publicRoutes("openclaw.example.com", ["gateway"], "path")[0]!,
-        dataRoot: "/srv/openclaw/gateway", dockerHost: "tcp://openclaw-docker-proxy:2375",
+        dataRoot: "/srv/openclaw/gateway", docker: { dockerHost: "unix:///run/openclaw-docker/docker.sock", bind: { hostPath: "/run/openclaw/docker-proxy/gateway", target: "/run/openclaw-docker" } },
         egressProxyUrl: "http://openclaw-egress:3128",
         modelProxy: { baseUrl: "http://openclaw-litellm:4000", apiKey: "k", models: ["claude"], primary: "claude" },
         sandbox: SANDBOX, memoryMb: 4096, cpus: 2, networks: [{ name: "openclaw-net" }], tokenRotation: "1",

@@ -75,8 +75,8 @@ export interface OpenclawWorkloads {
 export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan, at: WorkloadPlacement): OpenclawWorkloads {
   const socketProxy = new SocketProxy(plan.socketProxy.name, {
     image: config.images.socketProxy,
-    allowedBindRoots: plan.gateways.map((g) => gatewayDirs(g.dataRoot).sandboxRoot),
-    sandboxMemoryMb: config.gateway.sandbox.memoryMb,
+    instances: plan.gateways.map((g) => ({ name: g.instance, gatewayContainer: g.name, sandboxRoot: gatewayDirs(g.dataRoot).sandboxRoot })),
+    sandbox: config.gateway.sandbox,
     network: at.internal,
     memoryMb: plan.socketProxy.memoryMb,
     cpus: plan.socketProxy.cpus,
@@ -117,7 +117,7 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
       exposure: { kind: "reverse-proxy", trustedProxies: [at.proxySubnet] },
       publicRoute: at.routes[i]!,
       dataRoot: g.dataRoot,
-      dockerHost: socketProxy.dockerHost,
+      docker: socketProxy.access[g.instance]!,
       egressProxyUrl: egress.url,
       modelProxy: {
         baseUrl: litellm.url,
