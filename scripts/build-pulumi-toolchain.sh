@@ -52,6 +52,7 @@ install_go() {
   case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) echo "build-pulumi-toolchain: unsupported $(uname -m)" >&2; exit 1 ;; esac
   dir="$(GOFLAGS=-mod=mod "$bootstrap" mod download -json "golang.org/toolchain@v0.0.1-go${GO_VERSION}.linux-${arch}" | jq -er .Dir)"
   rm -rf "${GOROOT_DIR}.part"
+  mkdir -p "$(dirname "$GOROOT_DIR")"
   cp -r "$dir" "${GOROOT_DIR}.part"
   chmod -R u+w "${GOROOT_DIR}.part"
   chmod +x "${GOROOT_DIR}.part"/bin/* "${GOROOT_DIR}.part"/pkg/tool/*/*
