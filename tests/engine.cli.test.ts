@@ -14,7 +14,6 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, parseStackConfig } from "../infra/config";
-import { loadStackFile } from "../infra/render";
 import { missingTools, PROJECT_ROOT, run } from "./support/tools";
 
 const STACKS = ["single-vps", "swarm-nyc", "tailscale-host"];
@@ -34,9 +33,11 @@ describe("committed stack files (pure)", () => {
     });
   }
   test("the engine sees the markers as plaintext, so the program refuses them, naming each key and the command", () => {
-    const input = loadStackFile(join(PROJECT_ROOT, "Pulumi.single-vps.yaml"), "single-vps");
-    // What the engine passes: nothing is secret until `pulumi config set --secret` ran.
-    assert.throws(() => parseStackConfig(input.config, new Set()), (err: unknown) => {
+    const { config } = parseYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.single-vps.yaml"), "utf8")) as { config: Record<string, unknown> };
+    // What the engine passes: values as strings (objects as JSON), and no key is
+    // secret until `pulumi config set --secret` ran.
+    const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    assert.throws(() => parseStackConfig(raw, new Set()), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, /openclaw:providerApiKeys: must be a secret.*pulumi config set --secret --path 'openclaw:providerApiKeys\.<name>'/);
       assert.match(err.message, /openclaw:channelTokens: must be a secret/);
