@@ -15,6 +15,7 @@ readonly DEBIAN_PACKAGES=(
   # The test VPS harness (tests/support/vps.ts), the image builds (tests/support/images.ts) and the
   # socket proxy's private dockerd with busybox sandboxes (tests/support/dockerd.ts).
   docker.io debootstrap systemd-container busybox-static bsdutils
+  golang-1.19-go  # only to fetch the pinned Go: scripts/build-pulumi-toolchain.sh
 )
 
 missing=()
