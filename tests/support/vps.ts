@@ -20,7 +20,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASELINE_PACKAGES } from "../../components/hostBaseline";
 import { CACHE_ROOT, PROJECT_ROOT } from "./tools";
@@ -217,7 +217,29 @@ function destroyCluster(plan: ClusterPlan): void {
   for (const host of plan.hostNames) sh("ip", ["netns", "del", netnsOf(plan, host)], { allowFail: true });
   sh("ip", ["link", "del", plan.runnerLink], { allowFail: true });
   sh("ip", ["netns", "del", plan.switchNs], { allowFail: true });
-  rmSync(plan.scratch, { recursive: true, force: true });
+  discard(plan.scratch);
+}
+
+/**
+ * Deletes a directory in the background: the hosts' Docker data runs to GBs and
+ * unlinking it on a discard-mounted disk takes minutes. The directory is moved
+ * out of the way first, so the cluster index is free at once; a later boot
+ * finishes any deletion a dead process left.
+ */
+function discard(dir: string): void {
+  if (!existsSync(dir)) return;
+  const trash = join(SCRATCH_ROOT, "trash");
+  mkdirSync(trash, { recursive: true });
+  const target = join(trash, `${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  renameSync(dir, target);
+  spawn("rm", ["-rf", "--one-file-system", target], { detached: true, stdio: "ignore" }).unref();
+}
+
+function emptyTrash(): void {
+  const trash = join(SCRATCH_ROOT, "trash");
+  if (!existsSync(trash)) return;
+  const busy = sh("pgrep", ["-f", `rm -rf --one-file-system ${trash}/`], { allowFail: true }).stdout;
+  for (const entry of readdirSync(trash)) if (!busy.includes(entry)) discard(join(trash, entry));
 }
 
 function planFile(scratch: string): string {
@@ -235,6 +257,7 @@ function alive(pid: number): boolean {
 
 /** Removes clusters of this prefix whose owning process is gone (a killed test run). */
 function reapStale(prefix: string): void {
+  emptyTrash();
   const root = join(SCRATCH_ROOT, prefix);
   if (!existsSync(root)) return;
   for (const entry of readdirSync(root)) {
