@@ -204,7 +204,8 @@ interface ClusterPlan {
 
 const netnsOf = (plan: ClusterPlan, host: string) => `${plan.prefix}-${plan.index}-${host}`;
 
-function unmountAllUnder(dir: string): void {
+/** Unmounts everything at or below `dir`, deepest first (lazily when busy). */
+export function unmountAllUnder(dir: string): void {
   const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")
     .filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
   for (const m of mounts) sh("umount", [m], { allowFail: true }).status === 0 || sh("umount", ["-l", m], { allowFail: true });
