@@ -53,7 +53,7 @@ describe("test VPS harness", { skip }, () => {
       // A known_hosts holding another key is refused: the host key is really pinned.
       const wrong = `${cluster.knownHostsPath}.wrong`;
       writeFileSync(wrong, `${alpha.address} ${beta.hostKey}\n`);
-      const args = alpha.sshArgs().map((a) => (a === `UserKnownHostsFile=${cluster.knownHostsPath}` ? `UserKnownHostsFile=${wrong}` : a));
+      const args = alpha.sshArgs("root", true).map((a) => (a === `UserKnownHostsFile=${cluster.knownHostsPath}` ? `UserKnownHostsFile=${wrong}` : a));
       const refused = spawnSync("ssh", [...args, "--", "true"], { encoding: "utf8" });
       assert.notEqual(refused.status, 0);
       assert.match(refused.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);

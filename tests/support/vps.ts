@@ -65,6 +65,8 @@ export interface SshOptions {
   inputFile?: string;
   user?: string;
   timeoutSeconds?: number;
+  /** A new SSH connection instead of the shared one (to see what a new login gets). */
+  fresh?: boolean;
 }
 
 export interface VpsHost {
@@ -81,7 +83,7 @@ export interface VpsHost {
   /** The host's root directory as the runner sees it (its overlay, merged). */
   rootDir: string;
   /** `ssh` argv up to and including the destination: append `--` and a command. */
-  sshArgs(user?: string): string[];
+  sshArgs(user?: string, fresh?: boolean): string[];
   /** Runs a shell command on the host over SSH. */
   ssh(command: string, options?: SshOptions): Promise<CommandResult>;
   /** Like ssh(), but throws with stderr when the command fails; returns stdout. */
@@ -213,6 +215,12 @@ export function unmountAllUnder(dir: string): void {
 
 /** Removes a cluster completely; safe to call on a half-built or already removed cluster. */
 function destroyCluster(plan: ClusterPlan): void {
+  // Multiplexing masters live on the runner: end them before their hosts vanish under them.
+  if (existsSync(plan.scratch)) {
+    for (const socket of readdirSync(plan.scratch).filter((f) => f.startsWith("cm-"))) {
+      sh("ssh", ["-o", `ControlPath=${join(plan.scratch, socket)}`, "-O", "exit", "x"], { allowFail: true });
+    }
+  }
   for (const host of plan.hostNames) killCgroups(netnsOf(plan, host));
   unmountAllUnder(plan.scratch);
   for (const host of plan.hostNames) sh("ip", ["netns", "del", netnsOf(plan, host)], { allowFail: true });
@@ -409,12 +417,17 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         writeInto(merged, `etc/sudoers.d/90-${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
       }
       const knownHosts = `${address} ${hostKey}`;
-      const sshArgs = (user = "root") => [
+      // One multiplexed connection per user (ControlMaster): a suite's hundreds of commands do not each
+      // open a TCP connection (a rate-limited SSH port would refuse them); `fresh` opts out, for checks
+      // that must see a new login (pinned host key, refused users).
+      const sshArgs = (user = "root", fresh = false) => [
         "-i", clientKey, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
         "-o", `UserKnownHostsFile=${knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", "-p", "22", `${user}@${address}`,
+        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+        ...(fresh ? ["-o", "ControlMaster=no", "-o", "ControlPath=none"] : ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(scratch, "cm-%C")}`, "-o", "ControlPersist=20"]),
+        "-p", "22", `${user}@${address}`,
       ];
-      const ssh = (command: string, o: SshOptions = {}) => runSsh([...sshArgs(o.user), "--", command], o);
+      const ssh = (command: string, o: SshOptions = {}) => runSsh([...sshArgs(o.user, o.fresh), "--", command], o);
       const start = () => {
         // The container runs in a child of the runner's cgroup in every hierarchy, so teardown finds every process it made.
         const procs = cgroupDirs(ns).map((d) => {
