@@ -41,6 +41,9 @@ describe("test VPS harness", { skip }, () => {
       assert.equal((await alpha.sshOk("hostname")).trim(), "alpha");
       assert.match(await alpha.sshOk("systemctl is-active ssh docker"), /^active\nactive\n$/);
       assert.match(await alpha.sshOk("docker version --format '{{.Server.Version}}'"), /^\d+\.\d+/);
+      // Its own network namespace's sysctls are writable (Docker needs them); the machine's kernel settings are not.
+      await alpha.sshOk("sysctl -q -w net.ipv4.conf.all.route_localnet=1");
+      assert.notEqual((await alpha.ssh("sysctl -q -w kernel.dmesg_restrict=1")).status, 0, "a VPS must not change the machine's kernel settings");
       // Secrets travel on stdin.
       assert.equal(await alpha.sshOk("cat", { input: "on-stdin" }), "on-stdin");
       // The sudo user logs in with the same key and gets root without a password.
