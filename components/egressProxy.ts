@@ -67,6 +67,9 @@ export function renderSquidConf(options: SquidConfOptions): string {
     "acl allowlist dstdomain -n " + domains.join(" "),
     "acl ip_literal dstdom_regex -n ^[0-9.]+$ ^\\[?[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\\]?$",
     "acl linklocal_dst dst 169.254.0.0/16 fe80::/10",
+    // An allowlisted name whose DNS answer points into private space (DNS rebinding) must not
+    // reach the deployment's own networks: RFC 1918, CGNAT, "this network", IPv6 unique-local.
+    "acl private_dst dst 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 0.0.0.0/8 fc00::/7",
     "acl metadata_names dstdomain -n metadata.google.internal metadata instance-data",
   ];
   options.internalDestinations.forEach((dest, i) => {
@@ -82,6 +85,7 @@ export function renderSquidConf(options: SquidConfOptions): string {
     "http_access deny metadata_names",
     "http_access deny to_localhost",
     "http_access deny linklocal_dst",
+    "http_access deny private_dst",
     "http_access allow CONNECT allowlist",
     "http_access deny all",
     "",

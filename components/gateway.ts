@@ -119,6 +119,9 @@ export class Gateway extends pulumi.ComponentResource {
         HOME: GATEWAY_HOME,
         OPENCLAW_CONFIG_PATH: GATEWAY_CONFIG_PATH,
         OPENCLAW_STATE_DIR: STATE_DIR,
+        // The root is read-only: OpenClaw's cache (and its fallback temp dir) must live on the /tmp tmpfs,
+        // or it stops at "Unable to create fallback OpenClaw temp dir: /home/node/.cache/openclaw-1000" (seen on a real VPS).
+        XDG_CACHE_HOME: "/tmp/.cache",
         DOCKER_HOST: args.docker.dockerHost,
         HTTP_PROXY: args.egressProxyUrl,
         HTTPS_PROXY: args.egressProxyUrl,

@@ -29,5 +29,8 @@ export function gatewayImage(openclawVersion: string): string {
   return `${pins.openclaw.image}:${openclawVersion}`;
 }
 
+/** The Node release the OpenClaw CLI oracle and the gateway image's stand-in run on. */
+export const NODE24_VERSION: string = pins.node24;
+
 /** Default images of every workload but the gateway, whose tag follows the OpenClaw release. */
 export const DEFAULT_IMAGES = pins.images;

@@ -64,13 +64,20 @@ echo "nameserver 127.0.0.1" >"${root}/etc/resolv.conf"
 : >"${root}/etc/machine-id"
 
 # nspawn mounts the cgroup hierarchies and /proc/sys read-only; runc must create
-# cgroups and dockerd must set net sysctls, so make those writable before
-# anything else starts (a bind remount: a plain `remount,rw` reports "busy").
+# cgroups and dockerd must set net sysctls (route_localnet with userland-proxy
+# off), so make those writable before anything else starts (a bind remount: a
+# plain `remount,rw` reports "busy"). /proc/sys/net is not a mount point of its
+# own: bind it onto itself first. Net sysctls belong to the VPS's own network
+# namespace; the rest of /proc/sys (the machine's kernel) stays read-only.
 cat >"${root}/usr/local/sbin/test-vps-writable-kernel-fs" <<'SH'
 #!/bin/sh
-for dir in /sys/fs/cgroup/*/ /proc/sys/net; do
-  mount -o remount,bind,rw "$dir" || echo "test-vps: cannot make $dir writable" >&2
+status=0
+for dir in /sys/fs/cgroup/*/; do
+  mount -o remount,bind,rw "$dir" || { echo "test-vps: cannot make $dir writable" >&2; status=1; }
 done
+mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net \
+  || { echo "test-vps: cannot make /proc/sys/net writable" >&2; status=1; }
+exit "$status"
 SH
 chmod 0755 "${root}/usr/local/sbin/test-vps-writable-kernel-fs"
 cat >"${root}/etc/systemd/system/test-vps-writable-kernel-fs.service" <<'UNIT'

@@ -63,5 +63,8 @@ done < <(jq -er '.openclaw.releases[]' "${VERSIONS}")
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"
 
-# The test VPS root filesystem (Debian 12 + systemd + sshd + Docker Engine), cached by recipe hash.
+# The test VPS root filesystem (Debian 12 + systemd + sshd + Docker Engine), cached by recipe hash,
+# and the stand-in images of every workload (tests/images), cached by content hash.
 node_modules/.bin/tsx tests/support/vps.ts prepare
+mkdir -p "${CACHE_ROOT}/images"
+flock "${CACHE_ROOT}/images/.lock" node_modules/.bin/tsx tests/support/images.ts build

@@ -106,7 +106,7 @@ describe("container mode", () => {
     const c = inputsOf(render, "openclaw-primary-container");
     assert.equal(c["user"], "1000:1000");
     assert.deepEqual(c["envs"], [
-      "HOME=/home/node", "OPENCLAW_CONFIG_PATH=/etc/openclaw/openclaw.json", "OPENCLAW_STATE_DIR=/home/node/.openclaw",
+      "HOME=/home/node", "OPENCLAW_CONFIG_PATH=/etc/openclaw/openclaw.json", "OPENCLAW_STATE_DIR=/home/node/.openclaw", "XDG_CACHE_HOME=/tmp/.cache",
       "DOCKER_HOST=unix:///run/openclaw-docker/docker.sock", "HTTP_PROXY=http://openclaw-egress:3128", "HTTPS_PROXY=http://openclaw-egress:3128", "OPENCLAW_DISABLE_BONJOUR=1",
     ]);
     const volumes = c["volumes"] as { containerPath: string; hostPath?: string; volumeName?: string; readOnly: boolean }[];

@@ -41,6 +41,9 @@ describe("test VPS harness", { skip }, () => {
       assert.equal((await alpha.sshOk("hostname")).trim(), "alpha");
       assert.match(await alpha.sshOk("systemctl is-active ssh docker"), /^active\nactive\n$/);
       assert.match(await alpha.sshOk("docker version --format '{{.Server.Version}}'"), /^\d+\.\d+/);
+      // Its own network namespace's sysctls are writable (Docker needs them); the machine's kernel settings are not.
+      await alpha.sshOk("sysctl -q -w net.ipv4.conf.all.route_localnet=1");
+      assert.notEqual((await alpha.ssh("sysctl -q -w kernel.dmesg_restrict=1")).status, 0, "a VPS must not change the machine's kernel settings");
       // Secrets travel on stdin.
       assert.equal(await alpha.sshOk("cat", { input: "on-stdin" }), "on-stdin");
       // The sudo user logs in with the same key and gets root without a password.
@@ -53,7 +56,7 @@ describe("test VPS harness", { skip }, () => {
       // A known_hosts holding another key is refused: the host key is really pinned.
       const wrong = `${cluster.knownHostsPath}.wrong`;
       writeFileSync(wrong, `${alpha.address} ${beta.hostKey}\n`);
-      const args = alpha.sshArgs().map((a) => (a === `UserKnownHostsFile=${cluster.knownHostsPath}` ? `UserKnownHostsFile=${wrong}` : a));
+      const args = alpha.sshArgs("root", true).map((a) => (a === `UserKnownHostsFile=${cluster.knownHostsPath}` ? `UserKnownHostsFile=${wrong}` : a));
       const refused = spawnSync("ssh", [...args, "--", "true"], { encoding: "utf8" });
       assert.notEqual(refused.status, 0);
       assert.match(refused.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);

@@ -114,3 +114,12 @@ export function loadCommitted(topology: Topology): Record<string, unknown> {
 }
 
 export const committedSingleVps = () => loadCommitted("single-vps");
+
+/** Test-VPS facts as single-vps stack config: the stack deploys to that host over SSH as `deploy`, admin = the runner. */
+export function vpsStackConfig(host: { name: string; address: string; hostKey: string }, runnerAddress: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return singleVpsConfig({
+    host: { name: host.name, address: host.address, sshUser: "deploy", sshPort: 22, hostKey: host.hostKey, memoryMb: 16384 },
+    admin: { addresses: [`${runnerAddress}/32`] },
+    ...overrides,
+  });
+}

@@ -20,7 +20,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASELINE_PACKAGES } from "../../components/hostBaseline";
 import { CACHE_ROOT, PROJECT_ROOT } from "./tools";
@@ -65,6 +65,8 @@ export interface SshOptions {
   inputFile?: string;
   user?: string;
   timeoutSeconds?: number;
+  /** A new SSH connection instead of the shared one (to see what a new login gets). */
+  fresh?: boolean;
 }
 
 export interface VpsHost {
@@ -81,7 +83,7 @@ export interface VpsHost {
   /** The host's root directory as the runner sees it (its overlay, merged). */
   rootDir: string;
   /** `ssh` argv up to and including the destination: append `--` and a command. */
-  sshArgs(user?: string): string[];
+  sshArgs(user?: string, fresh?: boolean): string[];
   /** Runs a shell command on the host over SSH. */
   ssh(command: string, options?: SshOptions): Promise<CommandResult>;
   /** Like ssh(), but throws with stderr when the command fails; returns stdout. */
@@ -204,7 +206,8 @@ interface ClusterPlan {
 
 const netnsOf = (plan: ClusterPlan, host: string) => `${plan.prefix}-${plan.index}-${host}`;
 
-function unmountAllUnder(dir: string): void {
+/** Unmounts everything at or below `dir`, deepest first (lazily when busy). */
+export function unmountAllUnder(dir: string): void {
   const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")
     .filter((m) => m === dir || m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
   for (const m of mounts) sh("umount", [m], { allowFail: true }).status === 0 || sh("umount", ["-l", m], { allowFail: true });
@@ -212,12 +215,40 @@ function unmountAllUnder(dir: string): void {
 
 /** Removes a cluster completely; safe to call on a half-built or already removed cluster. */
 function destroyCluster(plan: ClusterPlan): void {
+  // Multiplexing masters live on the runner: end them before their hosts vanish under them.
+  if (existsSync(plan.scratch)) {
+    for (const socket of readdirSync(plan.scratch).filter((f) => f.startsWith("cm-"))) {
+      sh("ssh", ["-o", `ControlPath=${join(plan.scratch, socket)}`, "-O", "exit", "x"], { allowFail: true });
+    }
+  }
   for (const host of plan.hostNames) killCgroups(netnsOf(plan, host));
   unmountAllUnder(plan.scratch);
   for (const host of plan.hostNames) sh("ip", ["netns", "del", netnsOf(plan, host)], { allowFail: true });
   sh("ip", ["link", "del", plan.runnerLink], { allowFail: true });
   sh("ip", ["netns", "del", plan.switchNs], { allowFail: true });
-  rmSync(plan.scratch, { recursive: true, force: true });
+  discard(plan.scratch);
+}
+
+/**
+ * Deletes a directory in the background: the hosts' Docker data runs to GBs and
+ * unlinking it on a discard-mounted disk takes minutes. The directory is moved
+ * out of the way first, so the cluster index is free at once; a later boot
+ * finishes any deletion a dead process left.
+ */
+function discard(dir: string): void {
+  if (!existsSync(dir)) return;
+  const trash = join(SCRATCH_ROOT, "trash");
+  mkdirSync(trash, { recursive: true });
+  const target = join(trash, `${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  renameSync(dir, target);
+  spawn("rm", ["-rf", "--one-file-system", target], { detached: true, stdio: "ignore" }).unref();
+}
+
+function emptyTrash(): void {
+  const trash = join(SCRATCH_ROOT, "trash");
+  if (!existsSync(trash)) return;
+  const busy = sh("pgrep", ["-f", `rm -rf --one-file-system ${trash}/`], { allowFail: true }).stdout;
+  for (const entry of readdirSync(trash)) if (!busy.includes(entry)) discard(join(trash, entry));
 }
 
 function planFile(scratch: string): string {
@@ -235,6 +266,7 @@ function alive(pid: number): boolean {
 
 /** Removes clusters of this prefix whose owning process is gone (a killed test run). */
 function reapStale(prefix: string): void {
+  emptyTrash();
   const root = join(SCRATCH_ROOT, prefix);
   if (!existsSync(root)) return;
   for (const entry of readdirSync(root)) {
@@ -385,12 +417,17 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         writeInto(merged, `etc/sudoers.d/90-${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
       }
       const knownHosts = `${address} ${hostKey}`;
-      const sshArgs = (user = "root") => [
+      // One multiplexed connection per user (ControlMaster): a suite's hundreds of commands do not each
+      // open a TCP connection (a rate-limited SSH port would refuse them); `fresh` opts out, for checks
+      // that must see a new login (pinned host key, refused users).
+      const sshArgs = (user = "root", fresh = false) => [
         "-i", clientKey, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
         "-o", `UserKnownHostsFile=${knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", "-p", "22", `${user}@${address}`,
+        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+        ...(fresh ? ["-o", "ControlMaster=no", "-o", "ControlPath=none"] : ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(scratch, "cm-%C")}`, "-o", "ControlPersist=20"]),
+        "-p", "22", `${user}@${address}`,
       ];
-      const ssh = (command: string, o: SshOptions = {}) => runSsh([...sshArgs(o.user), "--", command], o);
+      const ssh = (command: string, o: SshOptions = {}) => runSsh([...sshArgs(o.user, o.fresh), "--", command], o);
       const start = () => {
         // The container runs in a child of the runner's cgroup in every hierarchy, so teardown finds every process it made.
         const procs = cgroupDirs(ns).map((d) => {
