@@ -154,8 +154,62 @@ function outcome(values: Values): Promise<string> {
   return outcomes.get(key)!;
 }
 
+/** Keys every Docker topology shares: the same variations apply. */
+const SHARED = Object.fromEntries(Object.entries(SINGLE_VPS).filter(([k]) =>
+  !/^(host|networks|ingress)\.|^images\.(caddy|cloudflared)$/.test(k)));
+const swarmTunnel = (v: Values) => { v["ingress"] = { ...v["ingress"], mode: "cloudflare-tunnel", cloudflareAccountId: "d".repeat(32) }; };
+const node = (v: Values, name: string): Values => (v["nodes"] as Values[]).find((n) => n["name"] === name)!;
+
+const SWARM: Record<string, Variation> = {
+  ...SHARED,
+  "images.cloudflared": from(swarmTunnel, (v) => { v["images"] = { cloudflared: "cloudflare/cloudflared:2025.9.1" }; }),
+  "nodes[].name": change((v) => { node(v, "fra")["name"] = "lon"; }),
+  "nodes[].address": change((v) => { node(v, "fra")["address"] = "10.0.0.23"; }),
+  "nodes[].sshUser": change((v) => { node(v, "fra")["sshUser"] = "admin"; }),
+  "nodes[].sshPort": change((v) => { node(v, "fra")["sshPort"] = 2222; }),
+  "nodes[].hostKey": change((v) => { node(v, "fra")["hostKey"] = OTHER_KEY; }),
+  "nodes[].memoryMb": change((v) => { node(v, "nyc")["memoryMb"] = 4096; }),
+  "nodes[].role": change((v) => { node(v, "fra")["role"] = "manager"; }),
+  "nodes[].publicAddress": change((v) => { node(v, "nyc")["publicAddress"] = "198.51.100.30"; }),
+  "nodes[].labels.<key>": change((v) => { node(v, "fra")["labels"] = { region: "eu-central" }; }),
+  "trustedNode": change((v) => { v["trustedNode"] = "ams"; }),
+  "standbyNode": change((v) => { v["standbyNode"] = "ams"; }),
+  "swarm.mode": change((v) => { v["swarm"] = { mode: "init" }; }),
+  "swarm.autolock": change((v) => { v["swarm"] = { ...v["swarm"], autolock: false }; }),
+  "overlaySubnet": change((v) => { v["overlaySubnet"] = "10.30.0.0/24"; }),
+  "egressSubnet": change((v) => { v["egressSubnet"] = "10.30.1.0/24"; }),
+  "nfs.server": change((v) => { v["nfs"] = { ...v["nfs"], server: "ams", clients: ["sfo"] }; }),
+  "nfs.clients[]": change((v) => { v["nfs"] = { ...v["nfs"], clients: ["sfo"] }; }),
+  "nfs.exportPath": change((v) => { v["nfs"] = { ...v["nfs"], exportPath: "/srv/captain" }; }),
+  "ingress.mode": change(swarmTunnel),
+  "ingress.caproverSubnet": change((v) => { v["ingress"] = { ...v["ingress"], caproverSubnet: "10.0.2.0/24" }; }),
+  "ingress.proxySubnet": from(swarmTunnel, (v) => { v["ingress"].proxySubnet = "10.30.2.0/24"; }),
+  "ingress.cloudflareAccountId": from(swarmTunnel, (v) => { v["ingress"].cloudflareAccountId = "e".repeat(32); }),
+  "ingress.memoryMb": from(swarmTunnel, (v) => { v["ingress"].memoryMb = 256; }),
+  "domain": change((v) => { v["domain"] = "claw.example.org"; }),
+  "cloudflareZoneId": change((v) => { v["cloudflareZoneId"] = "f".repeat(32); }),
+};
+
+/** The committed swarm-nyc stack with every optional key present. */
+function swarmBase(): Values {
+  const v = loadCommitted("swarm");
+  const nodes = (v["nodes"] as Values[]).map((n) => (n["name"] === "nyc" ? { ...n, publicAddress: "198.51.100.10" } : n["name"] === "fra" ? { ...n, labels: { region: "eu" } } : n));
+  return {
+    ...v,
+    nodes,
+    // The single-vps file's egress and models: two models with a fallback, an extra domain.
+    egress: committedSingleVps()["egress"],
+    litellm: committedSingleVps()["litellm"],
+    gateway: { instances: [{ name: "primary", telegram: { allowFrom: ["123"] } }], soul: "# rules\n" },
+    providerApiKeys: { anthropic: "sk-ant-test" },
+    channelTokens: { primary: "7001:test-token" },
+    alertWebhookUrl: "https://hooks.example.com/test",
+  };
+}
+
 const BUILT: Partial<Record<Topology, { base: () => Values; variations: Record<string, Variation> }>> = {
   "single-vps": { base: singleVpsBase, variations: SINGLE_VPS },
+  swarm: { base: swarmBase, variations: SWARM },
 };
 
 describe("leaf keys are enumerated from the schema", () => {

@@ -59,14 +59,18 @@ const hostSchema = z.strictObject({
   memoryMb: memoryMb.default(8192),
 });
 
-const imagesSchema = z.strictObject({
+const imageFields = {
   gateway: image.optional(),
   egressProxy: image.default(DEFAULT_IMAGES.egressProxy),
   litellm: image.default(DEFAULT_IMAGES.litellm),
   socketProxy: image.default(DEFAULT_IMAGES.socketProxy),
   caddy: image.default(DEFAULT_IMAGES.caddy),
   cloudflared: image.default(DEFAULT_IMAGES.cloudflared),
-}).prefault({});
+};
+const imagesSchema = z.strictObject(imageFields).prefault({});
+// The swarm has no Caddy (CapRover's nginx or a tunnel is its ingress): no key it would ignore.
+const { caddy: _caddy, ...swarmImageFields } = imageFields;
+const swarmImagesSchema = z.strictObject(swarmImageFields).prefault({});
 
 const adminSchema = z.strictObject({
   addresses: z.array(allowedSource).min(1, "expected at least one admin address (SSH is allowed only from these)"),
@@ -285,6 +289,7 @@ const swarmNodeSchema = hostSchema.extend({
 const swarmSchema = z.strictObject({
   topology: z.literal("swarm"),
   ...common,
+  images: swarmImagesSchema,
   nodes: z.array(swarmNodeSchema).min(1, "expected at least one swarm node"),
   trustedNode: name,
   standbyNode: name.optional(),
