@@ -24,6 +24,8 @@ export interface RenderedResource {
   custom: boolean;
   inputs: Record<string, unknown>;
   dependsOn: string[];
+  /** URN of the explicit provider; null when the engine would pick its default provider. */
+  provider: string | null;
 }
 
 export interface RenderedFile {
@@ -87,6 +89,7 @@ interface RegisterRequest {
   getCustom(): boolean;
   getObject(): unknown;
   getDependenciesList(): string[];
+  getProvider(): string;
 }
 
 interface Monitor {
@@ -140,6 +143,8 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
         custom: req.getCustom(),
         inputs: redactSecrets(deserializeProperties(req.getObject() as never, true)) as Record<string, unknown>,
         dependsOn: [...new Set(req.getDependenciesList())],
+        // A provider reference is `urn::id`; an empty one means the default provider.
+        provider: req.getProvider() ? req.getProvider().split("::").slice(0, -1).join("::") : null,
       });
       callback(err, resp);
     });

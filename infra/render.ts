@@ -92,7 +92,7 @@ export function writeRender(render: Render, dir: string): void {
     writeFileSync(join(dir, relative), f.content);
     return { target: f.target, path: f.path, mode: f.mode, owner: f.owner, file: relative };
   });
-  const resources = render.resources.map(({ type, name, parent, custom, inputs, dependsOn, urn }) => ({ type, name, parent, custom, inputs, dependsOn, urn }));
+  const resources = render.resources.map(({ type, name, parent, custom, inputs, dependsOn, urn, provider }) => ({ type, name, parent, custom, inputs, dependsOn, urn, provider }));
   writeFileSync(join(dir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
   writeFileSync(join(dir, "files.json"), JSON.stringify(files, null, 2) + "\n");
   writeFileSync(join(dir, "outputs.json"), JSON.stringify(render.outputs, null, 2) + "\n");
