@@ -15,6 +15,7 @@ import { HostBaseline } from "../components/hostBaseline";
 import { Operations } from "../components/operations";
 import { LiteLlm, LITELLM_PORT } from "../components/litellm";
 import { SocketProxy } from "../components/socketProxy";
+import { OUTPUTS_CONTRACT_VERSION } from "../contract/outputs";
 import { checkCapacity } from "../infra/capacity";
 import { PROVIDERS, SingleVpsConfig } from "../infra/config";
 import { connectHost } from "../infra/hosts";
@@ -196,18 +197,18 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
     if (i === 0) return origin;
     return tunnelIngress ? `https://${instance.name}.${config.ingress.domain}` : `${origin}/${instance.name}/`;
   });
+  const { caddy, cloudflared, ...workloadImages } = config.images;
+  // The outputs contract (contract/outputs.schema.json): flat and non-secret, for StackReference consumers.
   return {
+    contractVersion: OUTPUTS_CONTRACT_VERSION,
     topology: config.topology,
     openclawVersion: config.openclawVersion,
     gatewayUrls,
-    hosts: [{ name: config.host.name, address: config.host.address }],
+    hostAddresses: { [config.host.name]: config.host.address },
+    tailnetNames: [],
     ...ingressOutputs,
-    networks: {
-      internal: { name: "openclaw-net", subnet: config.networks.internal },
-      proxy: { name: "proxy-net", subnet: config.networks.proxy },
-      egress: { name: "egress-net", subnet: config.networks.egress },
-    },
-    images: config.images,
+    networkSubnets: { "openclaw-net": config.networks.internal, "proxy-net": config.networks.proxy, "egress-net": config.networks.egress },
+    imageRefs: { ...workloadImages, ...(tunnelIngress ? { cloudflared } : { caddy }) },
     gatewayTokens: pulumi.secret(pulumi.all(gateways.map((g) => g.token))),
   };
 }
