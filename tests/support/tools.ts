@@ -17,6 +17,7 @@ const NODE_ARCH = process.arch === "arm64" ? "arm64" : "x64";
 const CACHED_TOOLS: Record<string, string> = {
   node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
   openclaw: join(TOOLS_DIR, "openclaw/node_modules/openclaw/openclaw.mjs"),
+  actionlint: join(TOOLS_DIR, "bin/actionlint"),
 };
 
 const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
