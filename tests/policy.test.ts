@@ -1,23 +1,23 @@
 /**
  * The policy pack's rules, called directly: each on compliant and broken
  * resources, on a deliberately bad program (one violation per policy, found
- * exactly where it was planted and nowhere else), and on the offline render
- * of every committed stack and test variant (no violation).
+ * exactly where it was planted and nowhere else). tests/stackRenders.test.ts
+ * runs them over the offline render of every stack.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { parse as parseYaml } from "yaml";
 import { renderProgram } from "../infra/offlineRender";
 import { writeRender } from "../infra/render";
 import { VIOLATIONS } from "../policy/fixtures/violations/expected";
 import {
   CheckedResource, checkResources, commandLineSecretProblems, exposesDockerSocket, fromRender, RULES, Violation, worldOpenDockerPorts,
 } from "../policy/rules";
-import { runRender, singleVpsConfig, writeStackFile } from "./support/render";
 import { PROJECT_ROOT } from "./support/tools";
 
 const PROVIDER = "urn:pulumi:t::p::pulumi:providers:docker::vps-docker";
@@ -196,27 +196,7 @@ describe("a deliberately bad program", () => {
   });
 });
 
-/** Every committed stack file, plus the variants the stack tests render. */
-function stackFiles(): [string, string][] {
-  return readdirSync(PROJECT_ROOT).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f)).map((f) => [f.slice(7, -5), join(PROJECT_ROOT, f)]);
-}
-const VARIANTS: [string, string][] = [
-  ["single-vps-tunnel", writeStackFile(singleVpsConfig({ ingress: { mode: "cloudflare-tunnel", domain: "openclaw.example.com", cloudflareZoneId: "0123456789abcdef0123456789abcdef", cloudflareAccountId: "fedcba9876543210fedcba9876543210" } }))],
-  ["single-vps-partitioned", writeStackFile(singleVpsConfig({
-    host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 },
-    gateway: { memoryMb: 2048, instances: [{ name: "primary" }, { name: "team" }, { name: "ops" }] },
-  }))],
-];
-
-describe("the policies over every render", () => {
-  for (const [stack, file] of [...stackFiles(), ...VARIANTS]) {
-    const run = runRender(["--stack", stack, "--config", file]);
-    const notBuilt = /topology .* not built yet/.test(run.stderr) ? `${stack}: its topology is not built yet` : undefined;
-    test(`${stack}: no violation`, { skip: notBuilt }, () => {
-      assert.equal(run.status, 0, run.stderr);
-      const resources = fromRender(run.resources as never);
-      assert.ok(resources.filter((r) => r.type.startsWith("docker:")).length >= 8, "the render has docker resources to judge");
-      assert.deepEqual(checkResources(resources).map((v) => `${v.policy}: ${v.message}`), []);
-    });
-  }
+test("Pulumi.yaml disables the default docker provider, so the program cannot fall back to it", () => {
+  const project = parseYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { value: string[] }> };
+  assert.ok(project.config["pulumi:disable-default-providers"]!.value.includes("docker"));
 });
