@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { renderProgram } from "../infra/offlineRender";
 import { writeRender } from "../infra/render";
 import { VIOLATIONS } from "../policy/fixtures/violations/expected";
+import { POLICIES } from "../policy/policies";
 import {
   CheckedResource, checkResources, commandLineSecretProblems, exposesDockerSocket, fromRender, RULES, Violation, worldOpenDockerPorts,
 } from "../policy/rules";
@@ -163,6 +164,23 @@ describe("policy rules on single resources", () => {
   test("every violation names the URN and the remediation", () => {
     const [violation] = checkResources([container({ memory: 0 })]);
     assert.match(violation!.message, /^has no memory limit\n {2}resource: urn:pulumi:t::p::docker:index\/container:Container::c\n {2}remediation: Set memoryMb/);
+  });
+});
+
+describe("the CrossGuard wiring", () => {
+  test("each policy is mandatory, hands the engine's resource to its rule and reports URN + remediation", async () => {
+    assert.deepEqual(POLICIES.map((p) => [p.name, p.enforcementLevel]), RULES.map((r) => [r.name, "mandatory"]));
+    const memory = POLICIES.find((p) => p.name === "workload-memory-limit")!;
+    const bad = container({ memory: undefined });
+    const reported: string[] = [];
+    await memory.validateResource({ type: bad.type, urn: bad.urn, name: bad.name, props: bad.props, provider: { urn: PROVIDER } } as never, (message) => { reported.push(message); });
+    assert.deepEqual(reported, [`has no memory limit\n  resource: ${bad.urn}\n  remediation: ${rule("workload-memory-limit").remediation}`]);
+    const providers = POLICIES.find((p) => p.name === "docker-explicit-provider")!;
+    const seen: string[] = [];
+    const volume = { type: "docker:index/volume:Volume", urn: "urn:pulumi:t::p::docker:index/volume:Volume::v", name: "v", props: {} };
+    await providers.validateResource({ ...volume, provider: { urn: PROVIDER } } as never, (m) => { seen.push(m); });
+    await providers.validateResource({ ...volume, provider: { urn: "urn:pulumi:t::p::pulumi:providers:docker::default_5_2_0" } } as never, (m) => { seen.push(m); });
+    assert.equal(seen.length, 1, "only the default provider is reported");
   });
 });
 
