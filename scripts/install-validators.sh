@@ -13,6 +13,7 @@ readonly NODE24_VERSION="24.21.0"
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
   systemd curl ca-certificates jq
+  golang-1.19-go  # only to fetch the pinned Go: scripts/build-pulumi-toolchain.sh
 )
 
 missing=()
