@@ -11,7 +11,7 @@
 import { posix } from "node:path";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { imagePinProblem } from "../infra/images";
-import { SECRET_PLACEHOLDER } from "../infra/offlineRender";
+import { SECRET_PLACEHOLDER } from "../render/offlineRender";
 import { looksLikeSecretName } from "../infra/secrets";
 
 /** One resource as a policy sees it: its inputs and the provider it is registered with. */

@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, parseStackConfig } from "../infra/config";
-import { loadStackFile } from "../infra/render";
+import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { loadStackFile } from "../render/cli";
 import { missingTools, PROJECT_ROOT, run } from "./support/tools";
 
 const STACKS = ["single-vps", "swarm-nyc", "tailscale-host"];

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
-import { renderProgram } from "../infra/offlineRender";
-import { writeRender } from "../infra/render";
+import { renderProgram } from "../render/offlineRender";
+import { writeRender } from "../render/cli";
 import { VIOLATIONS } from "../policy/fixtures/violations/expected";
 import { POLICIES } from "../policy/policies";
 import {

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkContractVersion, gatewayAllowlist } from "../examples/consumer/allowlist";
-import { SECRET_PLACEHOLDER } from "../infra/offlineRender";
+import { SECRET_PLACEHOLDER } from "../render/offlineRender";
 import { contractProblems } from "./support/contract";
 import { runRender, singleVpsConfig, writeStackFile } from "./support/render";
 import { missingTools, PROJECT_ROOT, run } from "./support/tools";

@@ -1,7 +1,7 @@
 /** The outputs contract's validator (ajv, strict) and the split of a render's outputs into contract and secrets. */
 import Ajv2020 from "ajv/dist/2020";
 import { OUTPUTS_SCHEMA } from "../../contract/outputs";
-import { SECRET_PLACEHOLDER } from "../../infra/offlineRender";
+import { SECRET_PLACEHOLDER } from "../../render/offlineRender";
 
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(OUTPUTS_SCHEMA);
 
