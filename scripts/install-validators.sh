@@ -60,6 +60,17 @@ while read -r release; do
   install_npm_tool "${TOOLS_DIR}/openclaw-${release}" "openclaw@${release}"
 done < <(jq -er '.openclaw.releases[]' "${VERSIONS}")
 
+# actionlint (lints .github/workflows, shellchecking their run: blocks), built
+# from the Go module proxy; Go's module and build caches live in the cache root.
+readonly ACTIONLINT_VERSION="v1.7.12"
+if [[ "$("${TOOLS_DIR}/bin/actionlint" -version 2>/dev/null | head -n 1)" != "${ACTIONLINT_VERSION}" ]]; then
+  go_bin="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "${go_bin}" ]] || { echo "install-validators: Go is needed to build actionlint" >&2; exit 1; }
+  go_cache="${OPENCLAW_INFRA_CACHE:-/var/cache/openclaw-infra}/go"
+  GOBIN="${TOOLS_DIR}/bin" GOMODCACHE="${go_cache}/mod" GOCACHE="${go_cache}/build" GOFLAGS=-modcacherw \
+    "${go_bin}" install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+fi
+
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"
 

@@ -55,8 +55,10 @@ export function singleVps(config: SingleVpsConfig): StackOutputs {
   });
 
   // 5. Outputs.
+  const { caddy, cloudflared, ...workloadImages } = config.images;
   return stackOutputs({
     config, hosts: [host], gateways, ingress,
+    images: { ...workloadImages, ...(tunnel ? { cloudflared } : { caddy }) },
     networks: Object.fromEntries(Object.entries(NETWORKS).map(([role, name]) => [role, { name, subnet: config.networks[role as keyof typeof NETWORKS] }])),
   });
 }

@@ -10,8 +10,8 @@ import { describe, test } from "node:test";
 import ts from "typescript";
 import { PROJECT_ROOT } from "./support/tools";
 
-/** Bottom first: a file may import its own layer or one below. */
-const LAYERS = ["infra", "components", "stacks", "render", "tests"] as const;
+/** Bottom first: a file may import its own layer or one below (contract/ and examples/ import nothing of the project). */
+const LAYERS = ["contract", "examples", "infra", "components", "stacks", "render", "policy", "tests"] as const;
 
 type Graph = Map<string, string[]>;
 

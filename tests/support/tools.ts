@@ -28,6 +28,7 @@ const CACHED_TOOLS: Record<string, string> = {
   node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
   openclaw: openclawCli(OPENCLAW_VERSION),
   ...Object.fromEntries(OPENCLAW_RELEASES.map((r) => [`openclaw@${r}`, openclawCli(r)])),
+  actionlint: join(TOOLS_DIR, "bin/actionlint"),
 };
 
 const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
