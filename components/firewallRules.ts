@@ -28,6 +28,8 @@ export interface FirewallOptions {
   nfsClients?: string[];
   /** Admit SSH only on tailscale0 (plus the admin addresses from anywhere while migrating, when listed). */
   tailscaleOnly?: boolean;
+  /** TCP ports admitted on tailscale0 besides SSH (gateways behind Tailscale Serve); the tailnet policy decides who reaches them. */
+  tailnetPorts?: number[];
   /** Seed 003's hardened outbound policy: deny outgoing but DNS, HTTP(S), NTP and Tailscale. */
   restrictOutbound?: boolean;
 }
@@ -59,6 +61,7 @@ function hasHostBits(address: string): boolean {
 export function renderUfwRules(o: FirewallOptions): string[] {
   const rules: string[] = [];
   if (o.tailscaleOnly) rules.push(`ufw allow in on tailscale0 to any port ${o.sshPort} proto tcp`);
+  if (o.tailscaleOnly && o.tailnetPorts?.length) rules.push(`ufw allow in on tailscale0 to any port ${o.tailnetPorts.join(",")} proto tcp`);
   for (const admin of o.adminAddresses.map(ufwAddress)) rules.push(`ufw limit from ${admin} to any port ${o.sshPort} proto tcp`);
   if (o.web === "cloudflare") {
     for (const range of [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]) {

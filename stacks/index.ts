@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../infra/config";
 import { singleVps } from "./singleVps";
+import { tailscaleHost } from "./tailscaleHost";
 
 export class TopologyNotBuiltError extends Error {
   constructor(topology: string) {
@@ -16,8 +17,9 @@ export function buildStack(config: StackConfig): StackOutputs {
   switch (config.topology) {
     case "single-vps":
       return singleVps(config);
-    case "swarm":
     case "tailscale-host":
+      return tailscaleHost(config);
+    case "swarm":
       throw new TopologyNotBuiltError(config.topology);
   }
 }

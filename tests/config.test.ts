@@ -87,7 +87,7 @@ const BAD: BadCase[] = [
   { what: "structured value that is not JSON", values: patch({ host: "{not json" }), path: "openclaw:host", says: /not valid structured config/ },
   { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the nodes/ },
   { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
-  { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
+  { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"], tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
 ];
 
 function swarmValid(): Record<string, unknown> {
@@ -111,7 +111,7 @@ function tailscaleValid(): Record<string, unknown> {
     topology: "tailscale-host",
     host: { name: "claw", address: "100.64.0.10", hostKey: HOST_KEY },
     admin: { addresses: ["100.64.0.0/10"] },
-    tailscale: { hostname: "openclaw" },
+    tailscale: { hostname: "openclaw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"] },
   };
 }
 

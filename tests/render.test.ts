@@ -56,9 +56,9 @@ describe("npm run render", () => {
   });
 
   test("a topology whose stack is not built yet exits non-zero saying so", () => {
-    const run = runRender(["--stack", "tailscale-host"]);
+    const run = runRender(["--stack", "swarm-nyc"]);
     assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /tailscale-host topology .* not built yet/);
+    assert.match(run.stderr, /swarm topology .* not built yet/);
     assert.equal(existsSync(run.dir), false);
   });
 
