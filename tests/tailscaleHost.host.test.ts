@@ -123,7 +123,7 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 40 * 60_000 }
   });
 
   test("UFW admits nothing but tailscale0: SSH from the tailnet, nothing from the internet side", () => {
-    sh("sudo -n systemd-run --unit=octs-probe-listener socat TCP-LISTEN:9999,bind=0.0.0.0,fork,reuseaddr SYSTEM:'echo open'");
+    sh("sudo -n systemd-run --unit=octs-probe-listener python3 -m http.server 9999 --bind 0.0.0.0");
     const tcp = (peer: "inet" | "tail", address: string, port: number) => host.inPeer(peer, "bash", ["-c", `timeout 3 bash -c '</dev/tcp/${address}/${port}'`]).status === 0;
     assert.equal(tcp("tail", host.hostAddress.tailscale0, 22), true, "SSH over tailscale0 must stay open");
     assert.equal(tcp("inet", host.hostAddress.eth0, 22), false, "SSH from the internet side must be closed");

@@ -141,8 +141,9 @@ export async function bootTailnetHost(index: number, registryHost: string): Prom
     copyFileSync(join("/usr/local/share/ca-certificates", name), join(merged, "usr/local/share/ca-certificates", name));
   }
   must("chroot", [merged, "update-ca-certificates"]);
-  // sudo sessions read /etc/environment (pam_env): the stack's commands reach the registry through the bridge.
+  // SSH sessions read /etc/environment (pam_env) and sudo keeps these two: the stack's commands reach the registry through the bridge.
   writeFileSync(join(merged, "etc/environment"), "https_proxy=http://127.0.0.1:3128\nNODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n");
+  writeFileSync(join(merged, "etc/sudoers.d/octs-proxy"), 'Defaults env_keep += "https_proxy NODE_EXTRA_CA_CERTS"\n', { mode: 0o440 });
 
   // The registry proxy, bridged to 127.0.0.1:3128 inside the host namespace.
   const proxySocket = join(dir, "registry-proxy.sock");
