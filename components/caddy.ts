@@ -1,24 +1,27 @@
 /**
  * Caddy: TLS ingress for the single-VPS stack when Cloudflare proxies to the
  * origin (Full strict). Ports 80/443 are published, and the firewall admits
- * only Cloudflare's ranges to them. The Caddyfile routes each gateway
- * instance: the first at `/`, the others under `/<instance>/`.
+ * only Cloudflare's ranges to them. The Caddyfile routes each gateway by the
+ * path prefix of its public route (infra/publicRoutes.ts decides them).
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { ContainerTarget, deployWorkload, dockerResourceOptions, NetworkAttachment } from "../infra/workload";
 
 const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
 
 export interface CaddyRoute {
-  /** Instance name; the first route is served at `/`. */
-  instance: string;
+  /** `/` for the route at the root, `/<prefix>/` for the others (stripped before proxying). */
+  pathPrefix: string;
   upstream: string;
 }
 
 export function renderCaddyfile(domain: string, routes: CaddyRoute[]): string {
-  const [primary, ...others] = routes;
-  if (!primary) throw new Error("Caddyfile: no gateway to route to");
+  const roots = routes.filter((r) => r.pathPrefix === "/");
+  const others = routes.filter((r) => r.pathPrefix !== "/");
+  const primary = roots[0];
+  if (!primary || roots.length > 1) throw new Error(`Caddyfile: expected exactly one route at /, got ${roots.length}`);
+  for (const r of others) if (!/^\/[a-z0-9-]+\/$/.test(r.pathPrefix)) throw new Error(`Caddyfile: bad path prefix ${r.pathPrefix}`);
   const lines = [
     "# Rendered by openclaw-infra (components/caddy.ts). Do not edit on the host.",
     "{",
@@ -35,7 +38,7 @@ export function renderCaddyfile(domain: string, routes: CaddyRoute[]): string {
     "\t}",
   ];
   for (const route of others) {
-    lines.push(`\thandle_path /${route.instance}/* {`, `\t\treverse_proxy ${route.upstream}`, "\t}");
+    lines.push(`\thandle_path ${route.pathPrefix}* {`, `\t\treverse_proxy ${route.upstream}`, "\t}");
   }
   lines.push("\thandle {", `\t\treverse_proxy ${primary.upstream}`, "\t}", "}", "");
   return lines.join("\n");
@@ -48,7 +51,7 @@ export interface CaddyArgs {
   domain: string;
   routes: CaddyRoute[];
   network: NetworkAttachment;
-  target: WorkloadTarget & { kind: "container" };
+  target: ContainerTarget;
 }
 
 export class Caddy extends pulumi.ComponentResource {
@@ -57,8 +60,7 @@ export class Caddy extends pulumi.ComponentResource {
   constructor(name: string, args: CaddyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:Caddy", name, {}, opts);
     this.caddyfile = renderCaddyfile(args.domain, args.routes);
-    const provider = args.target.host.docker;
-    const data = new docker.Volume(`${name}-data`, { name: `${name}-data` }, { parent: this, provider });
+    const data = new docker.Volume(`${name}-data`, { name: `${name}-data` }, dockerResourceOptions(args.target, this));
     deployWorkload({
       name,
       image: args.image,

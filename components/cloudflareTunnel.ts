@@ -6,9 +6,9 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { deployWorkload, NetworkAttachment, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 
-const TOKEN_PATH = "/run/secrets/tunnel-token";
+const TOKEN_PATH = `${SECRETS_DIR}/tunnel-token`;
 // The cloudflared image runs as the distroless nonroot user.
 const CLOUDFLARED_UID = 65532;
 
@@ -17,17 +17,22 @@ export interface CloudflareTunnelArgs {
   memoryMb: number;
   accountId: string;
   zoneId: string;
-  domain: string;
-  /** First route at `/` of the domain; others under `/<instance>/` are not supported by tunnels, so they get `<instance>.<domain>`. */
-  routes: { instance: string; upstream: string }[];
+  /** One hostname per gateway (a tunnel cannot strip a path prefix, so the routes are host-based). */
+  routes: TunnelRoute[];
   image: pulumi.Input<string>;
   /** A network reaching the gateways and one reaching Cloudflare. */
   networks: NetworkAttachment[];
   target: WorkloadTarget;
 }
 
-export function tunnelHostnames(domain: string, routes: { instance: string; upstream: string }[]): { hostname: string; service: string }[] {
-  return routes.map((route, i) => ({ hostname: i === 0 ? domain : `${route.instance}.${domain}`, service: `http://${route.upstream}` }));
+export interface TunnelRoute {
+  hostname: string;
+  upstream: string;
+}
+
+/** The tunnel's ingress rules, one per route. */
+export function tunnelIngress(routes: TunnelRoute[]): { hostname: string; service: string }[] {
+  return routes.map((route) => ({ hostname: route.hostname, service: `http://${route.upstream}` }));
 }
 
 export class CloudflareTunnel extends pulumi.ComponentResource {
@@ -45,7 +50,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
       tunnelSecret: secret.base64,
     }, { parent: this });
     this.tunnelId = tunnel.id;
-    const ingress = tunnelHostnames(args.domain, args.routes);
+    const ingress = tunnelIngress(args.routes);
     this.hostnames = ingress.map((i) => i.hostname);
     new cloudflare.ZeroTrustTunnelCloudflaredConfig(`${name}-config`, {
       accountId: args.accountId,

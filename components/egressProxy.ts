@@ -6,6 +6,7 @@
  * and 6.x (the container image).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { admitsEverything, ALLOWLIST_ENTRY, allowlistConflicts } from "../infra/rules";
 import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
 
 export const SQUID_PORT = 3128;
@@ -29,34 +30,32 @@ export interface SquidConfOptions {
   listen?: string;
 }
 
-/** Problems with the options, in words; renderSquidConf refuses to render when any. */
+/**
+ * Problems with the options, in words; renderSquidConf refuses to render when
+ * any. User values reach here already checked by the config model with the
+ * same rules (infra/rules.ts): these are assertions.
+ */
 export function squidConfProblems(options: SquidConfOptions): string[] {
   const problems: string[] = [];
   if (options.allowDomains.length === 0) problems.push("the egress allowlist is empty");
   if (options.clientSubnets.length === 0) problems.push("no client subnet: the proxy would serve nobody, or everybody");
   for (const d of options.allowDomains) {
-    if (!/^\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/.test(d)) problems.push(`"${d}" is not a domain name`);
+    if (!ALLOWLIST_ENTRY.test(d)) problems.push(`"${d}" is not a domain name`);
   }
   for (const s of options.clientSubnets) {
-    if (/\/0$/.test(s)) problems.push(`client subnet ${s} admits every address`);
+    if (admitsEverything(s)) problems.push(`client subnet ${s} admits every address`);
   }
   for (const dest of options.internalDestinations) {
     if (!/^[a-z][a-z0-9-]*$/.test(dest.host)) problems.push(`internal destination "${dest.host}" must be a container name`);
   }
-  // Squid refuses a list holding both `.a.com` and `b.a.com` (a subdomain of an entry).
-  const dotted = options.allowDomains.filter((d) => d.startsWith("."));
-  for (const d of options.allowDomains) {
-    if (dotted.some((parent) => d !== parent && (d.endsWith(parent) || `.${d}` === parent))) {
-      problems.push(`"${d}" is already covered by another allowlist entry`);
-    }
-  }
+  problems.push(...allowlistConflicts(options.allowDomains).map((c) => c.problem));
   return problems;
 }
 
 export function renderSquidConf(options: SquidConfOptions): string {
   const problems = squidConfProblems(options);
   if (problems.length > 0) throw new Error(`squid.conf: ${problems.join("; ")}`);
-  const domains = [...new Set(options.allowDomains)].sort();
+  const domains = [...options.allowDomains].sort();
   const lines = [
     "# Rendered by openclaw-infra (components/egressProxy.ts). Do not edit on the host.",
     `http_port ${options.listen ?? SQUID_PORT}`,

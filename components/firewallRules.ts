@@ -11,10 +11,13 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { allowRuleProblem, family } from "../infra/rules";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../infra/cloudflareRanges";
-import { Host } from "../infra/hosts";
-import { placeFile } from "../infra/placedFiles";
-import { asRoot } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot, Host } from "../infra/hosts";
+
+/** Where the apply script is kept on the host, so an admin can read and re-run it. */
+export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/openclaw-firewall";
 
 export interface FirewallOptions {
   sshPort: number;
@@ -34,8 +37,6 @@ export interface FirewallOptions {
   restrictOutbound?: boolean;
 }
 
-const family = (address: string) => isIP(address.split("/")[0] ?? "");
-
 /**
  * An address as UFW prints it: host prefixes dropped (/32, /128), IPv6
  * compressed. Rules must be rendered in this form, or a re-run would see
@@ -47,14 +48,6 @@ export function ufwAddress(address: string): string {
   const canonical = v6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
   if (prefix === undefined || prefix === (v6 ? "128" : "32")) return canonical;
   return `${canonical}/${prefix}`;
-}
-
-function hasHostBits(address: string): boolean {
-  const [ip = "", prefix] = address.split("/");
-  if (prefix === undefined || isIP(ip) !== 4) return false;
-  const value = ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const bits = Number(prefix);
-  return bits < 32 && value % 2 ** (32 - bits) !== 0;
 }
 
 /** The rules as `ufw show added` prints them, so a re-run can tell whether anything changed. */
@@ -81,13 +74,13 @@ export function renderUfwRules(o: FirewallOptions): string[] {
   return rules;
 }
 
+/** Assertions: the config model already refused these in the user's values (same rule, infra/rules.ts). */
 export function firewallProblems(o: FirewallOptions): string[] {
   const problems: string[] = [];
   if (o.adminAddresses.length === 0 && !o.tailscaleOnly) problems.push("no admin address: SSH would be closed to everyone");
   for (const a of [...o.adminAddresses, ...(o.swarmPeers ?? []), ...(o.nfsClients ?? [])]) {
-    if (family(a) === 0) problems.push(`${a} is not an IP address or CIDR`);
-    if (/\/0$/.test(a)) problems.push(`${a} admits every address`);
-    if (hasHostBits(a)) problems.push(`${a} has host bits set: write the network address`);
+    const problem = allowRuleProblem(a);
+    if (problem) problems.push(problem);
   }
   return problems;
 }
@@ -211,14 +204,13 @@ export class FirewallRules extends pulumi.ComponentResource {
     super("openclaw:infra:FirewallRules", name, {}, opts);
     const { host, ...options } = args;
     this.script = renderFirewallScript(options);
-    placeFile({ target: host.name, path: "/usr/local/sbin/openclaw-firewall", mode: "0700", owner: "root:root", content: this.script });
+    const script = hostFile(`${name}-script`, host, { path: FIREWALL_SCRIPT_PATH, content: this.script, mode: "0700", owner: "root:root", secret: false }, { parent: this });
     new command.remote.Command(`${name}-apply`, {
       connection: host.connection,
-      create: "sudo -n bash -s",
-      stdin: this.script,
+      create: `sudo -n ${FIREWALL_SCRIPT_PATH}`,
       delete: asRoot(renderFirewallUndoScript()),
       triggers: [createHash("sha256").update(this.script).digest("hex")],
-    }, { parent: this });
+    }, { parent: this, dependsOn: [script] });
     this.registerOutputs({});
   }
 }

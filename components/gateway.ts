@@ -4,32 +4,45 @@
  * never in env, never on a command line); openclaw.json and SOUL.md are
  * mounted read-only, so an agent cannot rewrite its own config or rules.
  * Sandboxes run through DOCKER_HOST = the socket proxy; egress goes through
- * the egress proxy.
+ * the egress proxy. The gateway owns its paths and says what others need:
+ * its state volume, its token file on the host, its backup sources, its
+ * public route and its upstream for the ingress.
  */
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { SandboxConfig } from "../infra/config/schema";
+import { PublicRoute } from "../infra/publicRoutes";
 import { generatedSecret } from "../infra/secrets";
-import { deployWorkload, NetworkAttachment, nodeHttpHealthcheck, WorkloadTarget } from "../infra/workload";
+import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
 export const GATEWAY_UID = 1000;
 export const GATEWAY_HOME = "/home/node";
 export const GATEWAY_CONFIG_PATH = "/etc/openclaw/openclaw.json";
-const SECRETS_DIR = "/run/secrets";
+const STATE_DIR = `${GATEWAY_HOME}/.openclaw`;
+const TOKEN_FILE = `${SECRETS_DIR}/openclaw-gateway-token`;
+const MODEL_KEY_FILE = `${SECRETS_DIR}/litellm-key`;
+const TELEGRAM_TOKEN_FILE = `${SECRETS_DIR}/telegram-bot-token`;
+
+/** The host directories of an instance under its data root (the same paths inside the container). */
+export function gatewayDirs(dataRoot: string): { workspace: string; sandboxRoot: string } {
+  return { workspace: `${dataRoot}/workspace`, sandboxRoot: `${dataRoot}/sandboxes` };
+}
 
 export interface GatewayArgs {
   image: pulumi.Input<string>;
   port: number;
   exposure: GatewayExposure;
+  /** Where browsers reach this instance; its origin is the only allowed one. */
+  publicRoute: PublicRoute;
   /** Root of this instance's host directories (workspace, sandboxes). */
   dataRoot: string;
-  /** Docker volume name holding the state dir. */
-  stateVolume: pulumi.Input<string>;
   dockerHost: string;
   egressProxyUrl: string;
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
-  sandbox: { memoryMb: number; cpus: number; pidsLimit: number; maxConcurrent: number };
+  sandbox: SandboxConfig;
   soul?: string;
   memoryMb: number;
   cpus: number;
@@ -43,36 +56,57 @@ export class Gateway extends pulumi.ComponentResource {
   readonly token: pulumi.Output<string>;
   readonly openclawConfig: string;
   readonly hostName: string;
+  /** `http://<name>:<port>`, inside the deployment's networks. */
   readonly url: string;
+  /** `<name>:<port>`: what an ingress proxies to. */
+  readonly upstream: string;
+  readonly publicRoute: PublicRoute;
+  /** Docker volume holding the state dir (sessions, memory). */
+  readonly dataVolume: string;
+  /** Host directories a backup must hold to restore this instance. */
+  readonly backupSources: string[];
+  /** The token file as the host sees it (container mode), for the token-age reminder. */
+  readonly tokenFileOnHost: string | undefined;
+  /** The directory sandbox workspaces live in: the socket proxy's only allowed bind root. */
+  readonly sandboxRoot: string;
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:Gateway", name, {}, opts);
     this.token = generatedSecret(`${name}-token`, args.tokenRotation, this);
     this.hostName = name;
     this.url = `http://${name}:${args.port}`;
+    this.upstream = `${name}:${args.port}`;
+    this.publicRoute = args.publicRoute;
+    this.dataVolume = `${name}-data`;
+    const { workspace, sandboxRoot } = gatewayDirs(args.dataRoot);
+    this.sandboxRoot = sandboxRoot;
+    this.backupSources = [`/var/lib/docker/volumes/${this.dataVolume}/_data`, workspace];
+    this.tokenFileOnHost = args.target.kind === "container" ? hostPathFor(args.target, TOKEN_FILE) : undefined;
 
-    const tokenFile = `${SECRETS_DIR}/openclaw-gateway-token`;
-    const workspace = `${args.dataRoot}/workspace`;
-    const sandboxRoot = `${args.dataRoot}/sandboxes`;
     this.openclawConfig = renderOpenclawConfig({
       port: args.port,
       exposure: args.exposure,
-      gatewayTokenFile: tokenFile,
-      modelProxy: args.modelProxy && { ...args.modelProxy, apiKeyFile: `${SECRETS_DIR}/litellm-key` },
+      allowedOrigins: [args.publicRoute.origin],
+      gatewayTokenFile: TOKEN_FILE,
+      modelProxy: args.modelProxy && { ...args.modelProxy, apiKeyFile: MODEL_KEY_FILE },
       egressProxyUrl: args.egressProxyUrl,
       workspace,
-      sandboxWorkspaceRoot: sandboxRoot,
+      sandboxWorkspaceRoot: this.sandboxRoot,
       sandbox: args.sandbox,
-      telegram: args.telegram && { tokenFile: `${SECRETS_DIR}/telegram-bot-token`, allowFrom: args.telegram.allowFrom },
+      telegram: args.telegram && { tokenFile: TELEGRAM_TOKEN_FILE, allowFrom: args.telegram.allowFrom },
     });
+
+    // Created before this component existed, at the stack's root: the alias keeps the volume (and its data) on upgrade.
+    const volume = new docker.Volume(this.dataVolume, { name: this.dataVolume },
+      { ...dockerResourceOptions(args.target, this), aliases: [{ parent: pulumi.rootStackResource }] });
 
     const owned = { uid: GATEWAY_UID, gid: GATEWAY_UID };
     const files = [
       { path: GATEWAY_CONFIG_PATH, content: this.openclawConfig, secret: false, mode: "0600", ...owned },
       { path: `${workspace}/SOUL.md`, content: renderSoul(args.soul), secret: false, mode: "0444", uid: 0, gid: 0 },
-      { path: tokenFile, content: this.token, secret: true, mode: "0400", ...owned },
-      ...(args.modelProxy ? [{ path: `${SECRETS_DIR}/litellm-key`, content: args.modelProxy.apiKey, secret: true, mode: "0400", ...owned }] : []),
-      ...(args.telegram ? [{ path: `${SECRETS_DIR}/telegram-bot-token`, content: args.telegram.botToken, secret: true, mode: "0400", ...owned }] : []),
+      { path: TOKEN_FILE, content: this.token, secret: true, mode: "0400", ...owned },
+      ...(args.modelProxy ? [{ path: MODEL_KEY_FILE, content: args.modelProxy.apiKey, secret: true, mode: "0400", ...owned }] : []),
+      ...(args.telegram ? [{ path: TELEGRAM_TOKEN_FILE, content: args.telegram.botToken, secret: true, mode: "0400", ...owned }] : []),
     ];
 
     deployWorkload({
@@ -82,7 +116,7 @@ export class Gateway extends pulumi.ComponentResource {
       env: {
         HOME: GATEWAY_HOME,
         OPENCLAW_CONFIG_PATH: GATEWAY_CONFIG_PATH,
-        OPENCLAW_STATE_DIR: `${GATEWAY_HOME}/.openclaw`,
+        OPENCLAW_STATE_DIR: STATE_DIR,
         DOCKER_HOST: args.dockerHost,
         HTTP_PROXY: args.egressProxyUrl,
         HTTPS_PROXY: args.egressProxyUrl,
@@ -90,10 +124,10 @@ export class Gateway extends pulumi.ComponentResource {
       },
       networks: args.networks,
       files,
-      volumes: [{ source: args.stateVolume, target: `${GATEWAY_HOME}/.openclaw`, readOnly: false }],
+      volumes: [{ source: volume.name, target: STATE_DIR, readOnly: false }],
       binds: [
         { hostPath: workspace, target: workspace, readOnly: false, ensure: { ...owned, mode: "0700" } },
-        { hostPath: sandboxRoot, target: sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
+        { hostPath: this.sandboxRoot, target: this.sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
       ],
       memoryMb: args.memoryMb,
       cpus: args.cpus,

@@ -8,8 +8,10 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../infra/hosts";
-import { asRoot, remoteFile } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot, Host } from "../infra/hosts";
+import { UNIX_USER } from "../infra/rules";
+import { LOG_OPTIONS } from "../infra/workload";
 
 export const BASELINE_PACKAGES = ["ufw", "fail2ban", "unattended-upgrades", "apt-listchanges", "restic", "docker.io", "jq"];
 
@@ -20,7 +22,7 @@ export interface SshdOptions {
 
 export function renderSshdConfig(o: SshdOptions): string {
   for (const user of o.allowUsers) {
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`sshd: ${user} is not a user name`);
+    if (!UNIX_USER.test(user)) throw new Error(`sshd: ${user} is not a user name`);
   }
   if (o.allowUsers.length === 0) throw new Error("sshd: AllowUsers is empty: nobody could log in");
   return [
@@ -57,7 +59,8 @@ export function renderSshdConfig(o: SshdOptions): string {
 export function renderDaemonJson(o: { swarm: boolean }): string {
   const config: Record<string, unknown> = {
     "log-driver": "json-file",
-    "log-opts": { "max-size": "10m", "max-file": "3" },
+    // The same rotation every workload gets, for containers started outside this program (sandboxes).
+    "log-opts": LOG_OPTIONS,
     "no-new-privileges": true,
     icc: false,
     "userland-proxy": false,
@@ -157,7 +160,7 @@ export class HostBaseline extends pulumi.ComponentResource {
         activate: "systemctl enable fail2ban && systemctl restart fail2ban" },
     ];
     for (const file of this.files) {
-      const placed = remoteFile(`${name}-${file.key}`, args.host, { path: file.path, content: file.content, mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: [packages] });
+      const placed = hostFile(`${name}-${file.key}`, args.host, { path: file.path, content: file.content, mode: "0644", owner: "root:root", secret: false }, { parent: this, dependsOn: [packages] });
       new command.remote.Command(`${name}-${file.key}-activate`, {
         connection: args.host.connection,
         create: asRoot(`set -eu; ${file.activate}`),

@@ -6,31 +6,20 @@
  * socket proxy) shows. Egress goes through the egress proxy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generatedSecret } from "../infra/secrets";
 import { stringify as toYaml } from "yaml";
-import { PROVIDERS, ProviderName } from "../infra/config";
-import { deployWorkload, NetworkAttachment, WorkloadTarget } from "../infra/workload";
+import { ModelConfig } from "../infra/config/schema";
+import { PROVIDERS, ProviderName, providerKeyEnv } from "../infra/providers";
+import { generatedSecret } from "../infra/secrets";
+import { deployWorkload, NetworkAttachment, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
 
 export const LITELLM_PORT = 4000;
 const CONFIG_PATH = "/etc/litellm/config.yaml";
 const START_SCRIPT_PATH = "/etc/litellm/start.sh";
-const SECRETS_DIR = "/run/secrets";
-
-export interface LiteLlmModel {
-  name: string;
-  provider: ProviderName;
-  model: string;
-  maxBudgetUsd?: number;
-  rpm?: number;
-  fallbacks: string[];
-}
-
-export function providerKeyEnv(provider: ProviderName): string {
-  return `${provider.toUpperCase()}_API_KEY`;
-}
+const MASTER_KEY_FILE = `${SECRETS_DIR}/litellm-master-key`;
+const providerKeyFile = (provider: ProviderName) => `${SECRETS_DIR}/${provider}-api-key`;
 
 /** LiteLLM's config.yaml: keys are `os.environ/...` references, never values. */
-export function renderLiteLlmConfig(models: LiteLlmModel[]): string {
+export function renderLiteLlmConfig(models: ModelConfig[]): string {
   const fallbacks = models.filter((m) => m.fallbacks.length > 0).map((m) => ({ [m.name]: m.fallbacks }));
   const config = {
     model_list: models.map((m) => ({
@@ -52,8 +41,8 @@ export function renderLiteLlmConfig(models: LiteLlmModel[]): string {
 /** Reads each secret file into the server's own environment, then execs it. */
 export function renderLiteLlmStartScript(providers: ProviderName[]): string {
   const variables: [string, string][] = [
-    ["LITELLM_MASTER_KEY", `${SECRETS_DIR}/litellm-master-key`],
-    ...providers.map((p): [string, string] => [providerKeyEnv(p), `${SECRETS_DIR}/${p}-api-key`]),
+    ["LITELLM_MASTER_KEY", MASTER_KEY_FILE],
+    ...providers.map((p): [string, string] => [providerKeyEnv(p), providerKeyFile(p)]),
   ];
   return [
     "#!/bin/sh",
@@ -67,7 +56,7 @@ export function renderLiteLlmStartScript(providers: ProviderName[]): string {
 
 export interface LiteLlmArgs {
   image: pulumi.Input<string>;
-  models: LiteLlmModel[];
+  models: ModelConfig[];
   providerApiKeys: Partial<Record<ProviderName, pulumi.Input<string>>>;
   egressProxyUrl: string;
   network: NetworkAttachment;
@@ -97,11 +86,11 @@ export class LiteLlm extends pulumi.ComponentResource {
     const files = [
       { path: CONFIG_PATH, content: this.config, secret: false, mode: "0444", ...root },
       { path: START_SCRIPT_PATH, content: renderLiteLlmStartScript(providers), secret: false, mode: "0555", ...root },
-      { path: `${SECRETS_DIR}/litellm-master-key`, content: this.masterKey, secret: true, mode: "0400", ...root },
+      { path: MASTER_KEY_FILE, content: this.masterKey, secret: true, mode: "0400", ...root },
       ...providers.map((p) => {
         const key = args.providerApiKeys[p];
         if (key === undefined) throw new Error(`${name}: no API key for provider ${p}`);
-        return { path: `${SECRETS_DIR}/${p}-api-key`, content: key, secret: true, mode: "0400", ...root };
+        return { path: providerKeyFile(p), content: key, secret: true, mode: "0400", ...root };
       }),
     ];
 

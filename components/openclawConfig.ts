@@ -5,16 +5,20 @@
  * here: the gateway token and the LiteLLM key are SecretRefs to files.
  */
 
+import { SandboxConfig } from "../infra/config/schema";
+
 /** Where the gateway runs decides how it is reached. */
 export type GatewayExposure =
   /** In a container on a bridge/overlay network, behind Caddy, cloudflared or CapRover's nginx. */
-  | { kind: "reverse-proxy"; trustedProxies: string[]; allowedOrigins: string[] }
+  | { kind: "reverse-proxy"; trustedProxies: string[] }
   /** On the host, bound to loopback, published on the tailnet by Tailscale Serve. */
-  | { kind: "tailscale-serve"; allowedOrigins: string[] };
+  | { kind: "tailscale-serve" };
 
 export interface OpenclawConfigOptions {
   port: number;
   exposure: GatewayExposure;
+  /** Browser origins the Control UI accepts: the instance's public origin. */
+  allowedOrigins: string[];
   /** Absolute path of the file holding the gateway token; absent: OPENCLAW_GATEWAY_TOKEN supplies it (`op run`). */
   gatewayTokenFile?: string;
   /** The model proxy: LiteLLM's URL, the file holding its key, the model aliases it serves. */
@@ -25,7 +29,7 @@ export interface OpenclawConfigOptions {
   workspace: string;
   /** Root of sandbox workspaces: the same absolute path on the host and in the container, because the host daemon resolves sandbox binds. */
   sandboxWorkspaceRoot: string;
-  sandbox: { memoryMb: number; cpus: number; pidsLimit: number; maxConcurrent: number };
+  sandbox: SandboxConfig;
   /** Telegram channel, when the instance has a bot token file. */
   telegram?: { tokenFile: string; allowFrom: string[] };
 }
@@ -52,7 +56,7 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
       allowTailscale: false,
       rateLimit: { maxAttempts: 10, windowMs: 60_000, lockoutMs: 300_000 },
     },
-    controlUi: { enabled: true, allowedOrigins: o.exposure.allowedOrigins },
+    controlUi: { enabled: true, allowedOrigins: o.allowedOrigins },
     tools: { deny: HTTP_TOOL_DENY },
     nodes: { browser: { mode: "off" } },
   };

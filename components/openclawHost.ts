@@ -21,8 +21,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../infra/hosts";
-import { asRoot, remoteFile } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot, Host } from "../infra/hosts";
 import { generatedSecret } from "../infra/secrets";
 import { HOST_NODE, HOST_NPM, OPENCLAW_RELEASE_INTEGRITY } from "../infra/versions";
 import { renderOpenclawConfig, renderSoul } from "./openclawConfig";
@@ -382,7 +382,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
     super("openclaw:infra:OpenclawHost", name, {}, opts);
     const host = args.host;
     const placed = (key: string, path: string, content: string, mode = "0755") =>
-      remoteFile(`${name}-${key}`, host, { path, content, mode, owner: "root:root", secret: false }, { parent: this });
+      hostFile(`${name}-${key}`, host, { path, content, mode, owner: "root:root", secret: false }, { parent: this });
     const run = (key: string, script: string, dependsOn: pulumi.Resource[]) => new command.remote.Command(`${name}-${key}`, {
       connection: host.connection,
       create: asRoot(script),
@@ -405,28 +405,29 @@ export class OpenclawHost extends pulumi.ComponentResource {
       const files: pulumi.Resource[] = [];
       this.configs[instance.name] = renderOpenclawConfig({
         port: instance.port,
-        exposure: { kind: "tailscale-serve", allowedOrigins: [args.origins[index]!] },
+        exposure: { kind: "tailscale-serve" },
+        allowedOrigins: [args.origins[index]!],
         gatewayTokenFile: args.onePassword ? undefined : p.tokenCredential,
         workspace: p.workspace,
         sandboxWorkspaceRoot: p.sandboxes,
         sandbox: args.sandbox,
       });
-      files.push(remoteFile(`${name}-${instance.name}-config`, host, { path: p.config, content: this.configs[instance.name]!, mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
+      files.push(hostFile(`${name}-${instance.name}-config`, host, { path: p.config, content: this.configs[instance.name]!, mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
       this.souls[instance.name] = renderSoul(args.soul);
-      files.push(remoteFile(`${name}-${instance.name}-soul`, host, { path: p.soul, content: this.souls[instance.name]!, mode: "0444", owner: "root:root", secret: false }, { parent: this, dependsOn: [setup] }));
-      files.push(remoteFile(`${name}-${instance.name}-docker-proxy-policy`, host, {
+      files.push(hostFile(`${name}-${instance.name}-soul`, host, { path: p.soul, content: this.souls[instance.name]!, mode: "0444", owner: "root:root", secret: false }, { parent: this, dependsOn: [setup] }));
+      files.push(hostFile(`${name}-${instance.name}-docker-proxy-policy`, host, {
         path: p.proxyPolicy,
         content: renderSocketProxyPolicy({ allowedBindRoots: [p.sandboxes], sandboxMemoryMb: args.sandbox.memoryMb, listen: { path: p.dockerSocket }, upstreamSocket: "/run/docker.sock" }),
         mode: "0444", owner: "root:root", secret: false,
       }, { parent: this, dependsOn: [setup] }));
       if (args.onePassword) {
-        files.push(remoteFile(`${name}-${instance.name}-op-env`, host, { path: p.opEnv, content: renderOpEnv({ instance: instance.name, vault: args.onePassword.vault }), mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
-        files.push(remoteFile(`${name}-${instance.name}-op-token`, host, { path: p.opTokenFile, content: args.onePassword.serviceAccountToken, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
+        files.push(hostFile(`${name}-${instance.name}-op-env`, host, { path: p.opEnv, content: renderOpEnv({ instance: instance.name, vault: args.onePassword.vault }), mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
+        files.push(hostFile(`${name}-${instance.name}-op-token`, host, { path: p.opTokenFile, content: args.onePassword.serviceAccountToken, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
         files.push(placed(`${instance.name}-op-run`, p.opRunWrapper, renderOpRunWrapper({ instance: instance.name, opBinary: args.onePassword.opBinary })));
       } else {
         const token = generatedSecret(`${name}-${instance.name}-token`, args.tokenRotation, this);
         this.tokens[instance.name] = token;
-        files.push(remoteFile(`${name}-${instance.name}-token`, host, { path: p.tokenFile, content: token, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
+        files.push(hostFile(`${name}-${instance.name}-token`, host, { path: p.tokenFile, content: token, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
       }
       const proxyUnit = new SystemdUnit(`${name}-${instance.name}-docker-proxy`, { host, unitName: p.proxyUnit, service: dockerProxyUnitSpec({ instance: instance.name }) },
         { parent: this, dependsOn: [...files, proxyServer, runtime] });

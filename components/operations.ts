@@ -7,8 +7,9 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "../infra/secrets";
+import { hostFile } from "../infra/files";
 import { Host } from "../infra/hosts";
-import { remoteFile } from "../infra/remoteFile";
+import { PLAIN_ABSOLUTE_PATH } from "../infra/rules";
 import { SystemdUnit } from "./systemdUnit";
 
 const SCRIPT_DIR = "/usr/local/sbin";
@@ -29,7 +30,7 @@ export LC_ALL=C
 `;
 
 const quoted = (values: string[]) => values.map((v) => {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(v)) throw new Error(`operations: ${v} is not a plain absolute path`);
+  if (!PLAIN_ABSOLUTE_PATH.test(v)) throw new Error(`operations: ${v} is not a plain absolute path`);
   return `"${v}"`;
 }).join(" ");
 
@@ -240,8 +241,8 @@ export class Operations extends pulumi.ComponentResource {
     this.backupPassword = generatedSecret(`${name}-backup-password`, args.backupPasswordRotation, this);
     const passwordFile = `${CONFIG_DIR}/restic-password`;
     const alertEnv = `${CONFIG_DIR}/alert.env`;
-    remoteFile(`${name}-backup-password`, args.host, { path: passwordFile, content: this.backupPassword, mode: "0400", owner: "root:root", secret: true }, { parent: this });
-    remoteFile(`${name}-alert-env`, args.host, {
+    hostFile(`${name}-backup-password`, args.host, { path: passwordFile, content: this.backupPassword, mode: "0400", owner: "root:root", secret: true }, { parent: this });
+    hostFile(`${name}-alert-env`, args.host, {
       path: alertEnv,
       content: args.alertWebhookUrl ? pulumi.secret(pulumi.interpolate`ALERT_WEBHOOK_URL=${args.alertWebhookUrl}\n`) : "# no alert webhook configured: alerts go to the journal\n",
       mode: "0400", owner: "root:root", secret: args.alertWebhookUrl !== undefined,
@@ -273,7 +274,7 @@ export class Operations extends pulumi.ComponentResource {
     }
     for (const [unit, script] of Object.entries(this.scripts)) {
       const path = `${SCRIPT_DIR}/${unit}`;
-      const file = remoteFile(`${name}-${unit}-script`, args.host, { path, content: script, mode: "0700", owner: "root:root", secret: false }, { parent: this });
+      const file = hostFile(`${name}-${unit}-script`, args.host, { path, content: script, mode: "0700", owner: "root:root", secret: false }, { parent: this });
       const when = schedule[unit]!;
       new SystemdUnit(`${name}-${unit}`, {
         host: args.host,

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { looksLikeSecretName } from "../infra/secrets";
-import { Host } from "../infra/hosts";
-import { asRoot, remoteFile } from "../infra/remoteFile";
+import { hostFile } from "../infra/files";
+import { asRoot, Host } from "../infra/hosts";
 
 /** Directives that hold for any service: no privilege gain, a read-only OS, private /tmp and devices. */
 const BASELINE_HARDENING: [string, string][] = [
@@ -204,9 +204,9 @@ export class SystemdUnit extends pulumi.ComponentResource {
     if (!/^[a-z][a-z0-9-]*$/.test(args.unitName)) throw new Error(`systemd unit name ${args.unitName} is not allowed`);
     this.serviceText = renderServiceUnit(args.service);
     this.timerText = args.timer ? renderTimerUnit(args.timer) : undefined;
-    const files = [remoteFile(`${name}-service`, args.host, { path: `/etc/systemd/system/${args.unitName}.service`, content: this.serviceText, mode: "0644", owner: "root:root", secret: false }, { parent: this })];
+    const files = [hostFile(`${name}-service`, args.host, { path: `/etc/systemd/system/${args.unitName}.service`, content: this.serviceText, mode: "0644", owner: "root:root", secret: false }, { parent: this })];
     if (this.timerText) {
-      files.push(remoteFile(`${name}-timer`, args.host, { path: `/etc/systemd/system/${args.unitName}.timer`, content: this.timerText, mode: "0644", owner: "root:root", secret: false }, { parent: this }));
+      files.push(hostFile(`${name}-timer`, args.host, { path: `/etc/systemd/system/${args.unitName}.timer`, content: this.timerText, mode: "0644", owner: "root:root", secret: false }, { parent: this }));
     }
     const active = this.timerText ? `${args.unitName}.timer` : `${args.unitName}.service`;
     const contentHash = createHash("sha256").update(this.serviceText + (this.timerText ?? "")).digest("hex");

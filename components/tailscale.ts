@@ -18,9 +18,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
-import { Host } from "../infra/hosts";
-import { placeFile } from "../infra/placedFiles";
-import { asRoot } from "../infra/remoteFile";
+import { asRoot, Host } from "../infra/hosts";
 
 export interface TailnetPolicyOptions {
   /** Tags the gateway host carries (`tag:openclaw`). */
@@ -201,7 +199,6 @@ export class Tailscale extends pulumi.ComponentResource {
       recreateIfInvalid: "never",
       description: `openclaw ${args.hostname}`.replace(/[^A-Za-z0-9 ]/g, " "),
     }, { parent: this, dependsOn: [acl], additionalSecretOutputs: ["key"] });
-    placeFile({ target: args.host.name, path: "/usr/local/sbin/openclaw-tailscale-up", mode: "0700", owner: "root:root", content: this.upScript });
     new command.remote.Command(`${name}-up`, {
       connection: args.host.connection,
       create: asRoot(this.upScript),

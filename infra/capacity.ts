@@ -1,15 +1,20 @@
 /**
  * The memory budget of one host: container limits plus the worst case of
  * concurrent sandboxes must fit in RAM minus a reserve for the OS and the
- * Docker daemon. Seed 002 does this sum by hand in a comment; here it runs
- * at render and preview time and fails with the numbers.
+ * Docker daemon. Seed 002 does this sum by hand in a comment; here a stack
+ * runs it on its plan before registering anything, and fails with a
+ * ConfigError naming the host's memory key and the numbers.
  */
+import { ConfigError } from "./config/parse";
+import { DeployedContainer } from "./hosts";
 
 export interface CapacityInput {
   host: string;
+  /** The config key of the host's RAM, e.g. `openclaw:host.memoryMb`. */
+  memoryKey: string;
   hostMemoryMb: number;
   reserveMb: number;
-  containers: { name: string; memoryMb: number }[];
+  containers: DeployedContainer[];
   sandboxes: { instances: number; maxConcurrent: number; memoryMb: number };
 }
 
@@ -31,10 +36,22 @@ export function checkCapacity(input: CapacityInput): CapacityReport {
   if (report.totalMb > report.availableMb) {
     const parts = input.containers.map((c) => `${c.name} ${c.memoryMb}`).join(" + ");
     const { instances, maxConcurrent, memoryMb } = input.sandboxes;
-    throw new Error(`capacity: host ${input.host} needs ${report.totalMb} MiB but has ${report.availableMb} MiB ` +
+    throw new ConfigError([`${input.memoryKey}: host ${input.host} needs ${report.totalMb} MiB but has ${report.availableMb} MiB ` +
       `(${input.hostMemoryMb} RAM - ${input.reserveMb} reserve): containers ${parts} = ${report.containersMb}; ` +
       `sandboxes ${instances} gateway(s) x ${maxConcurrent} concurrent x ${memoryMb} = ${report.sandboxesMb}. ` +
-      "Lower limits or sandbox caps (openclaw:gateway.sandbox), or raise openclaw:host.memoryMb.");
+      "Lower limits or sandbox caps (openclaw:gateway.sandbox), or raise the host's memoryMb."]);
   }
   return report;
+}
+
+/**
+ * After the workloads exist: every container deployed on the host was in the
+ * plan the capacity check summed, with the same limit. A mismatch is a bug
+ * in a stack, never the user's doing.
+ */
+export function assertDeployedAsPlanned(host: string, planned: readonly DeployedContainer[], deployed: readonly DeployedContainer[]): void {
+  const key = (c: DeployedContainer) => `${c.name} ${c.memoryMb} MiB`;
+  const want = planned.map(key).sort().join(", ");
+  const have = deployed.map(key).sort().join(", ");
+  if (want !== have) throw new Error(`host ${host}: the capacity plan (${want}) is not what was deployed (${have})`);
 }

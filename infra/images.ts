@@ -5,7 +5,7 @@
  */
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
-// A tag pins a release when it carries at least major.minor (`2026.9.6`, `6.6-24.04_edge`, `v1.77.5-stable`).
+// A tag pins a release when it carries at least major.minor (`2026.1.2`, `6.6-24.04_edge`, `v1.77.5-stable`).
 const VERSIONED_TAG = /\d+\.\d+/;
 
 export interface ParsedImage {

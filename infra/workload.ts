@@ -9,21 +9,12 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { hostFile, pathSlug, serviceFile, ServiceFileSpec } from "./files";
+import { asRoot, Host } from "./hosts";
 import { looksLikeSecretName } from "./secrets";
-import { Host } from "./hosts";
-import { placeFile } from "./placedFiles";
-import { asRoot, remoteFile } from "./remoteFile";
 
-export interface WorkloadFile {
-  /** Absolute path inside the container. */
-  path: string;
-  content: pulumi.Input<string>;
-  /** Secret content: a file readable only by the workload's user, never env. */
-  secret: boolean;
-  uid: number;
-  gid: number;
-  mode: string;
-}
+/** A file inside the workload; secret content is readable only by the workload's user, never env. */
+export type WorkloadFile = ServiceFileSpec;
 
 export interface NetworkAttachment {
   name: pulumi.Input<string>;
@@ -65,8 +56,27 @@ export interface WorkloadSpec {
 export type WorkloadTarget =
   | { kind: "container"; host: Host; /** Host directory holding the workload's files. */ filesDir: string }
   | { kind: "swarm"; provider: docker.Provider; constraints: string[] };
+export type ContainerTarget = Extract<WorkloadTarget, { kind: "container" }>;
+
+/** The docker provider a target's resources are registered with. */
+export function targetProvider(target: WorkloadTarget): docker.Provider {
+  return target.kind === "container" ? target.host.docker : target.provider;
+}
+
+/** Options for docker resources beside a workload (volumes): its provider, and on a host, the host's readiness. */
+export function dockerResourceOptions(target: WorkloadTarget, parent: pulumi.Resource): pulumi.CustomResourceOptions {
+  return { parent, provider: targetProvider(target), dependsOn: target.kind === "container" ? target.host.ready : [] };
+}
+
+/** Where a workload's file lives on the host in container mode (bind-mounted read-only). */
+export function hostPathFor(target: ContainerTarget, containerPath: string): string {
+  return `${target.filesDir}${containerPath}`;
+}
 
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
+
+/** Where every workload finds its secret files: Swarm's own place for secrets, used in container mode too. */
+export const SECRETS_DIR = "/run/secrets";
 
 const seconds = (s: number) => `${s}s`;
 
@@ -86,38 +96,28 @@ export function nodeHttpHealthcheck(url: string, startPeriodSeconds: number): He
   };
 }
 
-/** A path as a resource-name suffix: /etc/squid/squid.conf → -etc-squid-squid.conf */
-function slug(path: string): string {
-  return path.replace(/[^A-Za-z0-9.]+/g, "-");
-}
-
-function hostPathFor(filesDir: string, containerPath: string): string {
-  return `${filesDir}${containerPath}`;
-}
-
-function contentHash(content: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.output(content).apply((c) => createHash("sha256").update(c).digest("hex").slice(0, 12));
-}
-
 /** One digest over every delivered file; unsecret: a digest of a random secret reveals nothing. */
 function filesHash(files: WorkloadFile[]): pulumi.Output<string> {
   return pulumi.unsecret(pulumi.all(files.map((f) => pulumi.output(f.content)))
     .apply((contents) => createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 12)));
 }
 
-function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kind: "container" }>, opts: pulumi.CustomResourceOptions): docker.Container {
-  const { host, filesDir } = target;
-  const fileCommands = spec.files.map((f) => remoteFile(`${spec.name}${slug(f.path)}`, host, {
-    path: hostPathFor(filesDir, f.path),
+function deployContainer(spec: WorkloadSpec, target: ContainerTarget, opts: pulumi.CustomResourceOptions): docker.Container {
+  const { host } = target;
+  host.containers.push({ name: spec.name, memoryMb: spec.memoryMb });
+  // Files and directories wait for the hardened host, like the container.
+  const onHost = { ...opts, dependsOn: host.ready };
+  const fileCommands = spec.files.map((f) => hostFile(`${spec.name}${pathSlug(f.path)}`, host, {
+    path: hostPathFor(target, f.path),
     content: f.content,
     mode: f.mode,
     owner: `${f.uid}:${f.gid}`,
     secret: f.secret,
-  }, { ...opts, provider: undefined }));
+  }, onHost));
   const dirsToEnsure = (spec.binds ?? []).filter((b) => b.ensure);
   if (dirsToEnsure.length > 0) {
     const script = ["set -eu", ...dirsToEnsure.map((b) => `install -d -o ${b.ensure!.uid} -g ${b.ensure!.gid} -m ${b.ensure!.mode} ${b.hostPath}`), ""].join("\n");
-    fileCommands.push(new command.remote.Command(`${spec.name}-dirs`, { connection: host.connection, create: asRoot(script) }, { ...opts, provider: undefined }));
+    fileCommands.push(new command.remote.Command(`${spec.name}-dirs`, { connection: host.connection, create: asRoot(script) }, onHost));
   }
 
   return new docker.Container(`${spec.name}-container`, {
@@ -129,7 +129,7 @@ function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { k
     user: spec.user,
     networksAdvanced: spec.networks.map((n) => ({ name: n.name, aliases: n.aliases })),
     volumes: [
-      ...spec.files.map((f) => ({ hostPath: hostPathFor(filesDir, f.path), containerPath: f.path, readOnly: true })),
+      ...spec.files.map((f) => ({ hostPath: hostPathFor(target, f.path), containerPath: f.path, readOnly: true })),
       ...(spec.volumes ?? []).map((v) => ({ volumeName: v.source, containerPath: v.target, readOnly: v.readOnly })),
       ...(spec.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.target, readOnly: b.readOnly })),
     ],
@@ -154,29 +154,18 @@ function deployContainer(spec: WorkloadSpec, target: Extract<WorkloadTarget, { k
     ],
     ports: spec.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: p.protocol ?? "tcp" })),
     mustRun: true,
-  }, { ...opts, provider: host.docker, dependsOn: fileCommands });
+  }, { ...opts, provider: host.docker, dependsOn: [...host.ready, ...fileCommands] });
 }
 
 function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kind: "swarm" }>, opts: pulumi.CustomResourceOptions): docker.Service {
   const resourceOpts = { ...opts, provider: target.provider };
   const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
   const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
-  spec.files.forEach((f) => {
-    placeFile({ target: spec.name, path: f.path, mode: f.mode, owner: `${f.uid}:${f.gid}`, content: f.content });
-    // Swarm configs and secrets are immutable: the content hash in the name makes a change a replacement.
-    if (f.secret) {
-      const secret = new docker.Secret(`${spec.name}-secret${slug(f.path)}`, {
-        data: pulumi.secret(pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64"))),
-      }, { ...resourceOpts, deleteBeforeReplace: false });
-      secrets.push({ secretId: secret.id, secretName: secret.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
-    } else {
-      const config = new docker.ServiceConfig(`${spec.name}-config${slug(f.path)}`, {
-        name: pulumi.interpolate`${spec.name}${slug(f.path)}-${contentHash(f.content)}`,
-        data: pulumi.output(f.content).apply((c) => Buffer.from(c).toString("base64")),
-      }, resourceOpts);
-      configs.push({ configId: config.id, configName: config.name, fileName: f.path, fileUid: String(f.uid), fileGid: String(f.gid), fileMode: parseInt(f.mode, 8) });
-    }
-  });
+  for (const f of spec.files) {
+    const placed = serviceFile(spec.name, f, resourceOpts);
+    if ("secret" in placed) secrets.push(placed.secret);
+    else configs.push(placed.config);
+  }
 
   return new docker.Service(`${spec.name}-service`, {
     name: spec.name,

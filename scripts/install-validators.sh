@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suites use as oracles:
-# Debian packages (as root, with apt-get) and the OpenClaw CLI at the pinned
-# version with its own Node 24, both from the npm registry, into .cache/tools.
+# Debian packages (as root, with apt-get) and the OpenClaw CLI of every release
+# infra/versions.json lists, with its own Node 24, both from the npm registry,
+# into .cache/tools.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 readonly TOOLS_DIR="${PWD}/.cache/tools"
-# Pins: keep in step with infra/versions.ts (tests/versions.test.ts checks it).
-readonly OPENCLAW_VERSION="2026.9.6"
-readonly NODE24_VERSION="24.21.0"
 
 readonly DEBIAN_PACKAGES=(
   squid caddy shellcheck iptables iproute2 openssh-server restic ufw
@@ -50,8 +48,12 @@ case "$(uname -m)" in
   aarch64) node_arch=arm64 ;;
   *) echo "install-validators: unsupported architecture $(uname -m)" >&2; exit 1 ;;
 esac
-install_npm_tool "${TOOLS_DIR}/node24" "node-linux-${node_arch}@${NODE24_VERSION}"
-install_npm_tool "${TOOLS_DIR}/openclaw" "openclaw@${OPENCLAW_VERSION}"
+# Every pin comes from infra/versions.json, the file the program reads too.
+readonly VERSIONS=infra/versions.json
+install_npm_tool "${TOOLS_DIR}/node24" "node-linux-${node_arch}@$(jq -er .node24 "${VERSIONS}")"
+while read -r release; do
+  install_npm_tool "${TOOLS_DIR}/openclaw-${release}" "openclaw@${release}"
+done < <(jq -er '.openclaw.releases[]' "${VERSIONS}")
 
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"

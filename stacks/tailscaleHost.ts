@@ -4,28 +4,45 @@
  * by Tailscale Serve; UFW admits nothing but tailscale0.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { FirewallRules } from "../components/firewallRules";
-import { HostBaseline } from "../components/hostBaseline";
 import { DEFAULT_NPM_REGISTRY, HOST_PATHS, instancePaths, OpenclawHost } from "../components/openclawHost";
 import { Operations } from "../components/operations";
 import { Tailscale } from "../components/tailscale";
-import { TailscaleHostConfig } from "../infra/config";
-import { connectHost } from "../infra/hosts";
+import { TailscaleHostConfig } from "../infra/config/schema";
 import { HOST_NODE } from "../infra/versions";
-import type { StackOutputs } from "./index";
+import { prepareHost } from "./shared/hosts";
+import { StackOutputs } from "./shared/outputs";
 
 /** Where `op` lives once the operator installed the 1Password CLI (seed 003 B.2). */
 const OP_BINARY = "/usr/bin/op";
 
+/** What this topology adds to the shared outputs. */
+export interface TailnetOutputs {
+  tailnetHostName: string;
+  nodeVersion: string;
+  instances: { name: string; port: number; unit: string; user: string; url: string }[];
+  secretsMode: "files" | "op-run";
+}
+
 export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
-  const host = connectHost(config.host);
-  const instances = config.gateway.instances.map((i, index) => ({ name: i.name, port: config.gateway.port + index }));
+  // 1. Config → plan: one port, user, unit and URL per instance.
+  const instances = config.gateway.instances.map((i, index) => ({ name: i.name, port: config.gateway.port + index, paths: instancePaths(i.name) }));
   const ports = instances.map((i) => i.port);
   const fqdn = `${config.tailscale.hostname}.${config.tailscale.tailnetDomain}`;
-  const gatewayUrls = instances.map((i) => `https://${fqdn}:${i.port}`);
+  const urls = instances.map((i) => `https://${fqdn}:${i.port}`);
+  const onePassword = config.hostGateway.onePassword;
 
-  // Tailscale first: once UFW closes everything but tailscale0, Pulumi itself arrives over the tailnet.
-  const tailnet = new Tailscale(`${config.host.name}-tailscale`, {
+  // 2. The host and its baseline: UFW admits only tailscale0 (and, while bootstrapping, SSH from the admins).
+  const host = prepareHost(config.host, {
+    adminAddresses: config.tailscale.bootstrapSsh ? config.admin.addresses : [],
+    web: "closed",
+    tailscaleOnly: true,
+    tailnetPorts: ports,
+    restrictOutbound: true,
+    swarm: false,
+  });
+
+  // 3. The workloads: the tailnet (policy, key, join, serve) and the gateways on the host.
+  new Tailscale(`${config.host.name}-tailscale`, {
     host,
     hostname: config.tailscale.hostname,
     tags: config.tailscale.tags,
@@ -34,25 +51,13 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     ports,
     sshPort: config.host.sshPort,
     authKeyExpirySeconds: config.tailscale.authKeyExpirySeconds,
-  });
-  const firewall = new FirewallRules(`${config.host.name}-firewall`, {
-    host,
-    sshPort: config.host.sshPort,
-    adminAddresses: config.tailscale.bootstrapSsh ? config.admin.addresses : [],
-    web: "closed",
-    tailscaleOnly: true,
-    tailnetPorts: ports,
-    restrictOutbound: true,
-  }, { dependsOn: [tailnet] });
-  const baseline = new HostBaseline(`${config.host.name}-baseline`, { host, sshPort: config.host.sshPort, adminAddresses: config.admin.addresses, swarm: false });
-
-  const onePassword = config.hostGateway.onePassword;
+  }, { dependsOn: host.ready });
   const gateways = new OpenclawHost(`${config.host.name}-openclaw`, {
     host,
     version: config.openclawVersion,
     registry: DEFAULT_NPM_REGISTRY,
     instances,
-    origins: gatewayUrls,
+    origins: urls,
     memoryMb: config.gateway.memoryMb,
     tasksMax: config.hostGateway.tasksMax,
     sandbox: config.gateway.sandbox,
@@ -61,42 +66,43 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     onePassword: onePassword && config.opServiceAccountToken
       ? { vault: onePassword.vault, serviceAccountToken: config.opServiceAccountToken, opBinary: OP_BINARY }
       : undefined,
-  }, { dependsOn: [baseline, firewall] });
+  }, { dependsOn: host.ready });
 
-  const paths = instances.map((i) => instancePaths(i.name));
+  // 4. Operations (seed 004 §6-7): the shared component, with host-install checks and schedules.
   new Operations(`${config.host.name}-ops`, {
     host,
-    backup: {
-      repository: config.backup.repository,
-      sources: paths.flatMap((p) => [p.stateDir, p.workspace]),
-      keepDaily: config.backup.keepDaily,
-      onCalendar: config.backup.onCalendar,
-    },
-    watchdog: { containers: [], units: paths.map((p) => p.unit), restartThreshold: 3, diskPercent: 85, memoryPercent: 90, swapPercent: 50 },
+    backup: { ...config.backup, sources: instances.flatMap((i) => [i.paths.stateDir, i.paths.workspace]) },
+    watchdog: { containers: [], units: instances.map((i) => i.paths.unit), restartThreshold: 3, diskPercent: 85, memoryPercent: 90, swapPercent: 50 },
     gateways: instances.map((i) => i.name),
     auditRunner: {
       kind: "host",
-      // Runs as root in a throwaway HOME; with op run the token only exists inside the unit, so a random one stands in.
+      // Root, a throwaway HOME; with op run the token exists only inside the unit, so a random one stands in.
       openclaw: `env HOME="$(mktemp -d)" OPENCLAW_CONFIG_PATH="${HOST_PATHS.etc}/\${gw}/openclaw.json"${onePassword ? ' OPENCLAW_GATEWAY_TOKEN="$(head -c 32 /dev/urandom | base64)"' : ""} ${HOST_PATHS.node} ${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs`,
     },
     healthUrls: instances.map((i) => `http://127.0.0.1:${i.port}/healthz`),
-    integrityFiles: paths.map((p, index) => ({ path: p.soul, content: gateways.souls[instances[index]!.name]! })),
-    // Seed 004 §6: audit every 6 h, restart-rate watch hourly, credential check daily.
+    integrityFiles: instances.map((i) => ({ path: i.paths.soul, content: gateways.souls[i.name]! })),
+    // Audit every 6 h, restart-rate watch hourly; the credential check (token age) stays daily.
     schedules: { "openclaw-audit": "00/6:00:00", "openclaw-watchdog": "hourly" },
-    tokenFiles: onePassword ? paths.map((p) => p.opTokenFile) : paths.map((p) => p.tokenFile),
+    tokenFiles: instances.map((i) => (onePassword ? i.paths.opTokenFile : i.paths.tokenFile)),
     alertWebhookUrl: config.alertWebhookUrl,
     backupPasswordRotation: config.rotation.backupPassword,
   }, { dependsOn: [gateways] });
 
-  return {
+  // 5. Outputs: the shared shape (no DNS, tunnel, networks or images here) plus the tailnet's.
+  const outputs: StackOutputs & TailnetOutputs = {
     topology: config.topology,
     openclawVersion: config.openclawVersion,
-    nodeVersion: HOST_NODE.version,
+    gatewayUrls: urls,
+    hosts: [{ name: host.name, address: config.host.address }],
+    dnsRecordIds: [],
+    tunnelId: null,
+    networks: {},
+    images: {},
+    gatewayTokens: pulumi.secret(pulumi.all(instances.map((i) => gateways.tokens[i.name] ?? pulumi.output("")))),
     tailnetHostName: fqdn,
-    gatewayUrls,
-    instances: instances.map((i, index) => ({ name: i.name, port: i.port, unit: `${paths[index]!.unit}.service`, user: paths[index]!.user, url: gatewayUrls[index] })),
-    hosts: [{ name: config.host.name, address: config.host.address }],
+    nodeVersion: HOST_NODE.version,
+    instances: instances.map((i, index) => ({ name: i.name, port: i.port, unit: `${i.paths.unit}.service`, user: i.paths.user, url: urls[index]! })),
     secretsMode: onePassword ? "op-run" : "files",
-    gatewayTokens: pulumi.secret(pulumi.all(gateways.tokens)),
   };
+  return outputs;
 }

@@ -4,7 +4,7 @@
  * the offline render does) and prints wall time and resource count.
  */
 import { join } from "node:path";
-import { loadStackFile, renderStack } from "../infra/render";
+import { loadStackFile, renderStack } from "../render/cli";
 import { PROJECT_ROOT } from "./support/tools";
 
 async function main(): Promise<void> {

@@ -17,12 +17,15 @@ import { Gateway } from "../components/gateway";
 import { LiteLlm, renderLiteLlmConfig, renderLiteLlmStartScript } from "../components/litellm";
 import { SocketProxy } from "../components/socketProxy";
 import { connectHost } from "../infra/hosts";
-import { Render } from "../infra/offlineRender";
+import { publicRoutes } from "../infra/publicRoutes";
+import { gatewayImage, OPENCLAW_VERSION } from "../infra/versions";
+import { Render } from "../render/offlineRender";
 import { WorkloadTarget } from "../infra/workload";
+import { SANDBOX, TEST_HOST as HOST } from "./support/fixtures";
 import { inputsOf, renderComponents } from "./support/mockProgram";
+import { asLines, placementsOf } from "./support/placement";
 import { findTool, missingTools, run } from "./support/tools";
 
-const HOST = { name: "vps", address: "198.51.100.10", sshUser: "deploy", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 8192 };
 const CONSTRAINTS = ["node.labels.openclaw.trusted == true"];
 const MODELS = [
   { name: "claude", provider: "anthropic" as const, model: "claude-opus-4-6", maxBudgetUsd: 100, rpm: 60, fallbacks: ["sonnet"] },
@@ -41,12 +44,13 @@ function buildAll(mode: "container" | "swarm"): Promise<Render> {
     const egress = new EgressProxy("openclaw-egress", { allowDomains: [".anthropic.com"], clientSubnets: ["172.30.10.0/24"], internalDestinations: [{ host: "openclaw-litellm", port: 4000 }], image: "ubuntu/squid:6.6-24.04_edge", internalNetwork: net, egressNetwork: { name: "egress-net" }, memoryMb: 128, cpus: 0.25, target: target("openclaw-egress") });
     const litellm = new LiteLlm("openclaw-litellm", { image: "ghcr.io/berriai/litellm:v1.108.5", models: MODELS, providerApiKeys: { anthropic: pulumi.secret("sk-ant-unit") }, egressProxyUrl: egress.url, network: net, memoryMb: 1024, cpus: 1, masterKeyRotation: "1", target: target("openclaw-litellm") });
     new Gateway("openclaw-primary", {
-      image: "ghcr.io/openclaw/openclaw:2026.9.6", port: 18789,
-      exposure: { kind: "reverse-proxy", trustedProxies: ["172.30.11.0/24"], allowedOrigins: ["https://openclaw.example.com"] },
-      dataRoot: "/srv/openclaw/primary", stateVolume: "openclaw-primary-data", dockerHost: socket.dockerHost, egressProxyUrl: egress.url,
+      image: gatewayImage(OPENCLAW_VERSION), port: 18789,
+      exposure: { kind: "reverse-proxy", trustedProxies: ["172.30.11.0/24"] },
+      publicRoute: publicRoutes("openclaw.example.com", ["primary"], "path")[0]!,
+      dataRoot: "/srv/openclaw/primary", dockerHost: socket.dockerHost, egressProxyUrl: egress.url,
       modelProxy: { baseUrl: litellm.url, apiKey: litellm.masterKey, models: ["claude"], primary: "claude" },
       telegram: { botToken: pulumi.secret("123:unit"), allowFrom: [] },
-      sandbox: { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 }, memoryMb: 4096, cpus: 2,
+      sandbox: SANDBOX, memoryMb: 4096, cpus: 2,
       networks: [net, { name: "proxy-net" }], tokenRotation: "1", target: target("openclaw-primary"),
     });
     return {};
@@ -191,6 +195,12 @@ describe("swarm mode", () => {
     const config = inputsOf(render, "openclaw-egress-config-etc-squid-squid.conf");
     assert.match(config["name"], /^openclaw-egress-etc-squid-squid\.conf-[0-9a-f]{12}$/, "content hash in the name");
     assert.match(Buffer.from(config["data"], "base64").toString("utf8"), /http_access deny all/);
+  });
+
+  test("the render's file list is exactly the configs and secrets the services mount", () => {
+    const { placements } = placementsOf(render.resources as never, "vps");
+    assert.ok(placements.length >= 10);
+    assert.deepEqual(asLines(placements), asLines(render.files.map((f) => ({ ...f }))));
   });
 
   test("no service environment holds a secret", () => {

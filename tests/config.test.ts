@@ -1,44 +1,43 @@
 /**
- * The config model, table-driven: each bad config is refused with ONE error
- * naming the right key path; the three committed stack files are valid.
+ * The config model, table-driven: each user-caused failure — a bad value, or
+ * values that together cannot work — is refused with ONE ConfigError naming
+ * the right key path, by the real program, before any resource is
+ * registered. The three committed stack files are valid.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, parseStackConfig } from "../infra/config";
-import { loadStackFile } from "../infra/render";
+import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { gatewayImage, OPENCLAW_VERSION } from "../infra/versions";
+import { loadStackFile } from "../render/cli";
+import { TEST_HOST_KEY as HOST_KEY, ZONE_ID as ZONE } from "./support/fixtures";
+import { engineConfig, renderValues, SECRET_CONFIG_KEYS as ALL_SECRETS } from "./support/render";
 import { PROJECT_ROOT } from "./support/tools";
-
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM";
-const ZONE = "0123456789abcdef0123456789abcdef";
 
 /** A valid single-vps config as engine-style raw values. */
 function validSingleVps(): Record<string, unknown> {
   return {
     topology: "single-vps",
     host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: HOST_KEY },
-    admin: { addresses: ["203.0.113.7/32"], sshPort: 9922 },
+    admin: { addresses: ["203.0.113.7/32"] },
     ingress: { mode: "caddy", domain: "openclaw.example.com", cloudflareZoneId: ZONE },
     litellm: { models: [{ name: "anthropic/claude-opus-4-6", provider: "anthropic", model: "claude-opus-4-6" }] },
     providerApiKeys: { anthropic: "sk-ant-test" },
   };
 }
 
-function toRaw(values: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)
-    .map(([k, v]) => [`openclaw:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
-}
 
-const ALL_SECRETS = new Set(["openclaw:providerApiKeys", "openclaw:channelTokens", "openclaw:alertWebhookUrl"]);
 
-function problemsOf(values: Record<string, unknown>, secretKeys: Set<string> = ALL_SECRETS): string[] {
+/** Runs the real program on `values`: the ConfigError's problems, and every resource registered before it. */
+async function refusalOf(values: Record<string, unknown>, secretKeys: ReadonlySet<string> = ALL_SECRETS): Promise<{ problems: string[]; registered: string[] }> {
+  const registered: string[] = [];
   try {
-    parseStackConfig(toRaw(values), secretKeys);
+    await renderValues(values, { secretKeys, registered });
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.problems;
+    return { problems: err.problems, registered };
   }
-  return [];
+  return { problems: [], registered };
 }
 
 const patch = (changes: Record<string, unknown>) => ({ ...validSingleVps(), ...changes });
@@ -88,6 +87,20 @@ const BAD: BadCase[] = [
   { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the nodes/ },
   { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
   { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"], tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
+  // Values that used to pass config and fail later, inside a renderer or at `pulumi up`:
+  { what: "extra domain a provider's domain already covers", values: patch({ egress: { extraDomains: ["api.anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /covered by "\.anthropic\.com" \(a model's provider needs it\)/ },
+  { what: "extra domain repeating a provider's domain", values: patch({ egress: { extraDomains: [".anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /listed twice \(a model's provider needs it\)/ },
+  { what: "extra domain listed twice", values: patch({ egress: { extraDomains: [".voyageai.com", ".voyageai.com"] } }), path: "openclaw:egress.extraDomains[1]", says: /listed twice/ },
+  { what: "extra domain covered by another extra domain", values: patch({ egress: { extraDomains: [".example.org", "api.example.org"] } }), path: "openclaw:egress.extraDomains[1]", says: /covered by "\.example\.org"/ },
+  { what: "extra domain that is not a domain", values: patch({ egress: { extraDomains: [".a..b"] } }), path: "openclaw:egress.extraDomains[0]", says: /expected a lowercase domain/ },
+  { what: "admin CIDR with host bits", values: patch({ admin: { addresses: ["203.0.113.7/24"] } }), path: "openclaw:admin.addresses[0]", says: /host bits set/ },
+  { what: "admin CIDR admitting everybody", values: patch({ admin: { addresses: ["0.0.0.0/0"] } }), path: "openclaw:admin.addresses[0]", says: /admits every address/ },
+  { what: "network with host bits", values: patch({ networks: { internal: "172.30.10.1/24" } }), path: "openclaw:networks.internal", says: /host bits set/ },
+  { what: "networks that overlap", values: patch({ networks: { internal: "172.30.10.0/24", proxy: "172.30.10.128/25" } }), path: "openclaw:networks.proxy", says: /overlaps networks\.internal/ },
+  { what: "two models with one name", values: patch({ litellm: { models: [{ name: "a", provider: "anthropic", model: "m" }, { name: "a", provider: "anthropic", model: "n" }] } }), path: "openclaw:litellm.models[1].name", says: /duplicate model name/ },
+  { what: "gateway image of another release than openclawVersion", values: patch({ images: { gateway: "ghcr.io/openclaw/openclaw:2026.9.1" } }), path: "openclaw:images.gateway", says: /tag of openclaw:openclawVersion/ },
+  { what: "a removed key (admin.sshPort: host.sshPort is the one SSH port)", values: patch({ admin: { addresses: ["203.0.113.7/32"], sshPort: 9922 } }), path: "openclaw:admin.sshPort", says: /unknown key/ },
+  { what: "a stack that does not fit the host's RAM", values: patch({ gateway: { instances: [{ name: "primary" }, { name: "team" }] } }), path: "openclaw:host.memoryMb", says: /needs 12672 MiB but has 7168 MiB \(8192 RAM - 1024 reserve\).*sandboxes 2 gateway\(s\) x 3 concurrent x 512 = 3072/ },
 ];
 
 function swarmValid(): Record<string, unknown> {
@@ -115,18 +128,22 @@ function tailscaleValid(): Record<string, unknown> {
   };
 }
 
-describe("invalid configs are refused with the key path", () => {
-  test("the table has at least 20 cases", () => assert.ok(BAD.length >= 20));
+describe("user-caused failures are ConfigErrors naming the key, before any resource is registered", () => {
+  test("the table has at least 45 cases", () => assert.ok(BAD.length >= 45));
+  test("the valid base of the table renders (so each row fails for its own reason)", async () => {
+    assert.deepEqual((await refusalOf(validSingleVps())).problems, []);
+  });
   for (const c of BAD) {
-    test(c.what, () => {
-      const problems = problemsOf(c.values, c.secretKeys);
+    test(c.what, async () => {
+      const { problems, registered } = await refusalOf(c.values, c.secretKeys);
       const hit = problems.find((p) => p.startsWith(`${c.path}:`));
       assert.ok(hit, `no problem names ${c.path}; got:\n${problems.join("\n")}`);
       assert.match(hit, c.says);
+      assert.deepEqual(registered, [], "resources registered before the error");
     });
   }
-  test("every problem is reported at once, in one error", () => {
-    const problems = problemsOf(patch({ gatway: 1, host: { name: "vps", address: "x", hostKey: "y" }, images: { gateway: "a:latest" } }));
+  test("every problem is reported at once, in one error", async () => {
+    const { problems } = await refusalOf(patch({ gatway: 1, host: { name: "vps", address: "x", hostKey: "y" }, images: { gateway: "a:latest" } }));
     for (const path of ["openclaw:gatway", "openclaw:host.address", "openclaw:host.hostKey", "openclaw:images.gateway"]) {
       assert.ok(problems.some((p) => p.startsWith(`${path}:`)), `${path} missing from ${problems.join("; ")}`);
     }
@@ -135,22 +152,22 @@ describe("invalid configs are refused with the key path", () => {
 
 describe("valid configs", () => {
   test("single-vps with defaults from the seeds and notes", () => {
-    const config = parseStackConfig(toRaw(validSingleVps()), ALL_SECRETS);
+    const config = parseStackConfig(engineConfig(validSingleVps()), ALL_SECRETS);
     assert.equal(config.topology, "single-vps");
-    assert.equal(config.openclawVersion, "2026.9.6");
+    assert.equal(config.openclawVersion, OPENCLAW_VERSION);
     assert.equal(config.gateway.port, 18789);
     assert.deepEqual(config.gateway.sandbox, { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 });
-    assert.equal(config.images.gateway, "ghcr.io/openclaw/openclaw:2026.9.6");
+    assert.equal(config.images.gateway, gatewayImage(OPENCLAW_VERSION));
   });
   test("secret values become Pulumi secrets", async () => {
     const { isSecret } = await import("@pulumi/pulumi");
-    const config = parseStackConfig(toRaw(validSingleVps()), ALL_SECRETS);
+    const config = parseStackConfig(engineConfig(validSingleVps()), ALL_SECRETS);
     assert.equal(config.topology, "single-vps");
     if (config.topology !== "single-vps") return;
     assert.equal(await isSecret(config.providerApiKeys.anthropic!), true);
   });
-  test("swarm", () => assert.equal(parseStackConfig(toRaw(swarmValid()), ALL_SECRETS).topology, "swarm"));
-  test("tailscale-host", () => assert.equal(parseStackConfig(toRaw(tailscaleValid()), ALL_SECRETS).topology, "tailscale-host"));
+  test("swarm", () => assert.equal(parseStackConfig(engineConfig(swarmValid()), ALL_SECRETS).topology, "swarm"));
+  test("tailscale-host", () => assert.equal(parseStackConfig(engineConfig(tailscaleValid()), ALL_SECRETS).topology, "tailscale-host"));
   for (const stack of ["single-vps", "swarm-nyc", "tailscale-host"]) {
     test(`Pulumi.${stack}.yaml`, () => {
       const input = loadStackFile(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), stack);

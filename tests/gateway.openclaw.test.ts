@@ -8,16 +8,19 @@ import { describe, test } from "node:test";
 import * as docker from "@pulumi/docker";
 import { Gateway } from "../components/gateway";
 import { renderOpenclawConfig } from "../components/openclawConfig";
+import { publicRoutes } from "../infra/publicRoutes";
+import { gatewayImage, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../infra/versions";
+import { BIG_HOST, SANDBOX, TUNNEL_INGRESS } from "./support/fixtures";
 import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
 import { renderComponents } from "./support/mockProgram";
 import { runRender, singleVpsConfig, writeStackFile } from "./support/render";
 import { missingTools } from "./support/tools";
 
-const skip = missingTools("openclaw oracle", ["node24", "openclaw"]);
-const SANDBOX = { memoryMb: 512, cpus: 0.5, pidsLimit: 256, maxConcurrent: 3 };
+const skip = missingTools("openclaw oracle", ["node24", ...OPENCLAW_RELEASES.map((r) => `openclaw@${r}`)]);
 
-async function assertHardened(what: string, configText: string): Promise<void> {
-  const result = await checkOpenclawConfig(configText);
+/** Validates and audits with the CLI of `release`: the one the config was rendered for. */
+async function assertHardened(what: string, configText: string, release: string): Promise<void> {
+  const result = await checkOpenclawConfig(configText, release);
   assert.equal(result.valid, true, `${what}: config validate failed:\n${result.validateOutput}`);
   assert.equal(result.summary?.critical, 0, `${what}: critical findings:\n${describeFindings(result)}`);
   assert.equal(result.summary?.warn, 0, `${what}: warn findings:\n${describeFindings(result)}`);
@@ -32,34 +35,43 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
       plugins: { allow: [] },
       tools: { deny: ["gateway", "cron"], elevated: { enabled: false } },
       agents: { defaults: { sandbox: { mode: "all", docker: { network: "none" } } } },
-    }));
+    }), OPENCLAW_VERSION);
   });
 
   test("the oracle is live: a bad file fails validate and the audit", async () => {
-    const unknownKey = await checkOpenclawConfig(JSON.stringify({ gateway: { bind: "0.0.0.0", password: "x" } }));
+    const unknownKey = await checkOpenclawConfig(JSON.stringify({ gateway: { bind: "0.0.0.0", password: "x" } }), OPENCLAW_VERSION);
     assert.equal(unknownKey.valid, false, "seed keys that do not exist must be refused");
-    const open = await checkOpenclawConfig(JSON.stringify({ gateway: { mode: "local", bind: "lan", auth: { mode: "none" } }, discovery: { mdns: { mode: "full" } } }));
+    const open = await checkOpenclawConfig(JSON.stringify({ gateway: { mode: "local", bind: "lan", auth: { mode: "none" } }, discovery: { mdns: { mode: "full" } } }), OPENCLAW_VERSION);
     assert.ok((open.summary?.critical ?? 0) > 0, describeFindings(open));
     assert.ok(open.findings.some((f) => f.checkId === "gateway.bind_no_auth"), describeFindings(open));
   });
 
+  for (const release of OPENCLAW_RELEASES) {
+    test(`openclawVersion ${release}: the committed stack rendered for it passes that release's CLI`, async () => {
+      const run = runRender(["--stack", "release", "--config", writeStackFile(singleVpsConfig({ openclawVersion: release }))]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.outputs["openclawVersion"], release);
+      await assertHardened(`single-vps ${release}`, run.fileContent("/etc/openclaw/openclaw.json"), String(run.outputs["openclawVersion"]));
+    });
+  }
+
   test("single-vps behind Caddy (the committed stack)", async () => {
     const run = runRender(["--stack", "single-vps"]);
     assert.equal(run.status, 0, run.stderr);
-    await assertHardened("single-vps caddy", run.fileContent("/etc/openclaw/openclaw.json"));
+    await assertHardened("single-vps caddy", run.fileContent("/etc/openclaw/openclaw.json"), String(run.outputs["openclawVersion"]));
   });
 
   test("single-vps behind a Cloudflare Tunnel, three partitioned gateways", async () => {
     const run = runRender(["--stack", "tunnel", "--config", writeStackFile(singleVpsConfig({
-      ingress: { mode: "cloudflare-tunnel", domain: "openclaw.example.com", cloudflareZoneId: "0123456789abcdef0123456789abcdef", cloudflareAccountId: "fedcba9876543210fedcba9876543210" },
+      ingress: TUNNEL_INGRESS,
       gateway: { memoryMb: 2048, instances: [{ name: "primary" }, { name: "team" }, { name: "ops" }] },
-      host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 },
+      host: BIG_HOST,
     }))]);
     assert.equal(run.status, 0, run.stderr);
     const configs = run.filesEnding("/etc/openclaw/openclaw.json");
     assert.equal(configs.length, 3);
     for (const suffix of ["openclaw-primary/etc/openclaw/openclaw.json", "openclaw-ops/etc/openclaw/openclaw.json"]) {
-      await assertHardened(`tunnel ${suffix}`, run.fileContent(suffix));
+      await assertHardened(`tunnel ${suffix}`, run.fileContent(suffix), String(run.outputs["openclawVersion"]));
     }
   });
 
@@ -68,9 +80,10 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
     await renderComponents(() => {
       const provider = new docker.Provider("nyc-docker", { host: "ssh://deploy@10.0.0.10:9922" });
       const gateway = new Gateway("openclaw-gateway", {
-        image: "ghcr.io/openclaw/openclaw:2026.9.6", port: 18789,
-        exposure: { kind: "reverse-proxy", trustedProxies: ["10.20.0.0/24"], allowedOrigins: ["https://openclaw.example.com"] },
-        dataRoot: "/srv/openclaw/gateway", stateVolume: "openclaw-data", dockerHost: "tcp://openclaw-docker-proxy:2375",
+        image: gatewayImage(OPENCLAW_VERSION), port: 18789,
+        exposure: { kind: "reverse-proxy", trustedProxies: ["10.20.0.0/24"] },
+        publicRoute: publicRoutes("openclaw.example.com", ["gateway"], "path")[0]!,
+        dataRoot: "/srv/openclaw/gateway", dockerHost: "tcp://openclaw-docker-proxy:2375",
         egressProxyUrl: "http://openclaw-egress:3128",
         modelProxy: { baseUrl: "http://openclaw-litellm:4000", apiKey: "k", models: ["claude"], primary: "claude" },
         sandbox: SANDBOX, memoryMb: 4096, cpus: 2, networks: [{ name: "openclaw-net" }], tokenRotation: "1",
@@ -79,18 +92,19 @@ describe("OpenClaw oracle (config validate + security audit)", { skip, concurren
       rendered = gateway.openclawConfig;
       return {};
     });
-    await assertHardened("swarm service", rendered);
+    await assertHardened("swarm service", rendered, OPENCLAW_VERSION);
   });
 
   test("the host install bound to loopback behind Tailscale Serve", async () => {
     await assertHardened("tailscale-serve", renderOpenclawConfig({
       port: 18789,
-      exposure: { kind: "tailscale-serve", allowedOrigins: ["https://openclaw.tailnet-example.ts.net"] },
+      exposure: { kind: "tailscale-serve" },
+      allowedOrigins: ["https://openclaw.tailnet-example.ts.net"],
       gatewayTokenFile: "/etc/openclaw/secrets/gateway-token",
       workspace: "/var/lib/openclaw/workspace",
       sandboxWorkspaceRoot: "/var/lib/openclaw/sandboxes",
       sandbox: SANDBOX,
       egressProxyUrl: "http://127.0.0.1:3128",
-    }));
+    }), OPENCLAW_VERSION);
   });
 });

@@ -13,11 +13,11 @@ import { FirewallRules } from "../components/firewallRules";
 import { HostBaseline, renderDaemonJson, renderSshdConfig, renderSysctl } from "../components/hostBaseline";
 import { quoteArg, renderServiceUnit, renderTimerUnit, ServiceUnitSpec, SystemdUnit } from "../components/systemdUnit";
 import { connectHost } from "../infra/hosts";
-import { renderInstallFileScript } from "../infra/remoteFile";
+import { renderInstallFileScript } from "../infra/files";
+import { TEST_HOST as HOST } from "./support/fixtures";
 import { inputsOf, renderComponents } from "./support/mockProgram";
 import { findTool, missingTools, run } from "./support/tools";
 
-const HOST = { name: "vps", address: "198.51.100.10", sshUser: "deploy", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 8192 };
 
 /** The tailscale-host gateway unit: Node under the daemon profile, no docker group. */
 export const GATEWAY_UNIT: ServiceUnitSpec = {
@@ -155,9 +155,13 @@ describe("host components under mocks", () => {
       new SystemdUnit("vps-gateway-unit", { host, unitName: "openclaw-gateway", service: GATEWAY_UNIT });
       return {};
     });
+    // The apply script is kept on the host (the file the render lists) and run from there.
+    const script = inputsOf(render, "vps-firewall-script");
+    assert.match(script["create"], /chmod 0700 "\$tmp"/);
+    assert.match(script["stdin"], /ufw limit from 203\.0\.113\.7 to any port 9922 proto tcp/);
     const fw = inputsOf(render, "vps-firewall-apply");
-    assert.equal(fw["create"], "sudo -n bash -s");
-    assert.match(fw["stdin"], /ufw limit from 203\.0\.113\.7 to any port 9922 proto tcp/);
+    assert.equal(fw["create"], "sudo -n /usr/local/sbin/openclaw-firewall");
+    assert.ok(render.resources.find((r) => r.name === "vps-firewall-apply")!.dependsOn.includes("vps-firewall-script"));
     assert.match(fw["delete"], /ufw --force disable/);
     assert.match(fw["triggers"][0], /^[0-9a-f]{64}$/);
     const sshdActivate = inputsOf(render, "vps-baseline-sshd-activate");

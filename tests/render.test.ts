@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { OPENCLAW_VERSION } from "../infra/versions";
+import { BIG_HOST } from "./support/fixtures";
 import { runRender, singleVpsConfig, writeStackFile } from "./support/render";
 
 function allFiles(dir: string): string[] {
@@ -34,7 +36,7 @@ describe("npm run render", () => {
       assert.match(f.path, /^\//);
       assert.match(f.mode, /^0[0-7]{3}$/);
     }
-    assert.equal(run.outputs["openclawVersion"], "2026.9.6");
+    assert.equal(run.outputs["openclawVersion"], OPENCLAW_VERSION);
     assert.equal(run.outputs["gatewayTokens"], "[secret]");
     assert.match(run.stdout, /openclaw:infra:Gateway\s+openclaw-primary/);
     assert.match(run.stdout, /Files:\n\s+vps\n/);
@@ -85,7 +87,7 @@ describe("npm run render", () => {
         { name: "claude", provider: "anthropic", model: "claude-opus-4-6" },
         { name: "gpt", provider: "openai", model: "gpt-5" },
       ] },
-      host: { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 },
+      host: BIG_HOST,
     });
     for (const ingress of [
       { mode: "caddy", domain: "openclaw.example.com", cloudflareZoneId: "0123456789abcdef0123456789abcdef" },

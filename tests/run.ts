@@ -22,9 +22,12 @@ const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test
   cwd: PROJECT_ROOT,
   stdio: "inherit",
 });
+const ci = process.env["CI"] === "true";
+let missing = 0;
 if (existsSync(SKIP_LOG)) {
   const skipped = [...new Set(readFileSync(SKIP_LOG, "utf8").trim().split("\n"))];
-  console.log(`\nSkipped suites (${skipped.length}):`);
+  missing = skipped.length;
+  console.log(ci ? `\nCI=true and suites lack a tool, which fails the run (${missing}):` : `\nSkipped suites (${missing}):`);
   for (const line of skipped) console.log(`  - ${line}`);
 }
-process.exit(result.status ?? 1);
+process.exit(ci && missing > 0 ? 1 : (result.status ?? 1));

@@ -4,15 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { imagePinProblem } from "../infra/images";
+import { BIG_HOST, TUNNEL_INGRESS as TUNNEL } from "./support/fixtures";
+import { asLines, placementsOf } from "./support/placement";
 import { findTool, missingTools, run as runTool } from "./support/tools";
 import { RenderRun, runRender, singleVpsConfig, writeStackFile } from "./support/render";
-
-const BIG_HOST = { name: "vps", address: "198.51.100.10", sshPort: 9922, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm2wI7YMrD5yHzmXPoq0d7d6jgS3VHGUSyRn3xHN9EM", memoryMb: 16384 };
-const TUNNEL = { mode: "cloudflare-tunnel", domain: "openclaw.example.com", cloudflareZoneId: "0123456789abcdef0123456789abcdef", cloudflareAccountId: "fedcba9876543210fedcba9876543210" };
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
   caddy: singleVpsConfig(),
@@ -56,6 +55,28 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
       }
     });
 
+    test("files.json is exactly the files the resources place (path, mode, owner, content), and nothing else writes files", () => {
+      const { placements, writersOutsidePlacement } = placementsOf(run.resources, "vps");
+      const listed = run.files.map((f) => ({ target: f.target, path: f.path, mode: f.mode, owner: f.owner, content: readFileSync(join(run.dir, f.file), "utf8") }));
+      assert.ok(listed.length >= 36, `${listed.length} files`);
+      assert.deepEqual(asLines(placements), asLines(listed));
+      assert.deepEqual(writersOutsidePlacement, []);
+    });
+
+    test("the watchdog watches every container on the host, backups hold every gateway's volume and workspace", () => {
+      const watchdog = run.fileContent("/usr/local/sbin/openclaw-watchdog");
+      const names = containers(run).map((c) => c.inputs["name"] as string).sort();
+      assert.deepEqual(/^readonly CONTAINERS=\((.*)\)$/m.exec(watchdog)![1]!.split(" ").sort(), names);
+      const backup = run.fileContent("/usr/local/sbin/openclaw-backup");
+      const gatewayNames = names.filter((n) => /^openclaw-(primary|team|ops)$/.test(n));
+      for (const g of gatewayNames) {
+        assert.match(backup, new RegExp(`"/var/lib/docker/volumes/${g}-data/_data"`));
+        assert.match(backup, new RegExp(`"/srv/openclaw/${g.replace("openclaw-", "")}/workspace"`));
+      }
+      const tokenAge = run.fileContent("/usr/local/sbin/openclaw-token-age");
+      assert.equal((tokenAge.match(/run\/secrets\/openclaw-gateway-token/g) ?? []).length, gatewayNames.length);
+    });
+
     test("networks have the configured subnets; openclaw-net is internal", () => {
       const nets = Object.fromEntries(run.resources.filter((r) => r.type === "docker:index/network:Network").map((r) => [r.inputs["name"], r.inputs]));
       assert.deepEqual(nets["openclaw-net"]!["ipamConfigs"], [{ subnet: "172.30.10.0/24" }]);
@@ -64,11 +85,20 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
       assert.equal(nets["egress-net"]!["internal"], false);
     });
 
-    test("every docker resource uses the host's explicit provider", () => {
-      for (const r of run.resources.filter((x) => x.type.startsWith("docker:index/"))) {
-        assert.ok(r.dependsOn !== undefined);
-      }
+    test("every docker resource is registered with the host's explicit provider", () => {
+      const dockerResources = run.resources.filter((x) => x.type.startsWith("docker:index/"));
+      assert.ok(dockerResources.length >= 9);
+      for (const r of dockerResources) assert.equal(r.provider, "vps-docker", `${r.name} registered with ${r.provider}`);
       assert.equal(run.resources.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name).join(), "vps-docker");
+    });
+
+    test("every docker resource and every workload file waits for the applied firewall and the hardened sshd", () => {
+      const onHost = run.resources.filter((x) => x.type.startsWith("docker:index/") || x.name.includes("-run-secrets-") || x.name.endsWith("-dirs"));
+      assert.ok(onHost.length >= 15);
+      // A dependency on a component is recorded as its children: the firewall's apply and the baseline's activations.
+      for (const r of onHost) {
+        for (const ready of ["vps-firewall-apply", "vps-baseline-sshd-activate"]) assert.ok(r.dependsOn.includes(ready), `${r.name} does not wait for ${ready}: ${r.dependsOn.join(", ")}`);
+      }
     });
 
     test("the rendered squid.conf parses with no ERROR or WARNING", { skip: missingTools("squid -k parse on the render", ["squid"]) }, () => {
@@ -117,7 +147,7 @@ describe("capacity", () => {
   test("a stack that does not fit the host's RAM is refused with the numbers", () => {
     const run = runRender(["--stack", "big", "--config", writeStackFile(singleVpsConfig({ gateway: { instances: [{ name: "primary" }, { name: "team" }] } }))]);
     assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /capacity: host vps needs 12672 MiB but has 7168 MiB \(8192 RAM - 1024 reserve\)/);
+    assert.match(run.stderr, /invalid stack config \(1 problem\):\n\s+- openclaw:host\.memoryMb: host vps needs 12672 MiB but has 7168 MiB \(8192 RAM - 1024 reserve\)/);
     assert.match(run.stderr, /sandboxes 2 gateway\(s\) x 3 concurrent x 512 = 3072/);
   });
   test("the seed's 8 GB host fits the default stack", () => {

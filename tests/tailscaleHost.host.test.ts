@@ -84,8 +84,9 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 40 * 60_000 }
     await new Promise((r) => setTimeout(r, 20_000));
     for (const name of INSTANCES) {
       const unit = instancePaths(name).unit;
-      assert.equal(sh(`systemctl is-active ${unit}.service`).trim(), "active");
-      assert.equal(sh(`systemctl show -p NRestarts --value ${unit}.service`).trim(), "0", `${unit} restarted`);
+      const journal = () => host.ssh(`sudo -n journalctl -u ${unit}.service --no-pager -n 40`).stdout;
+      assert.equal(sh(`systemctl is-active ${unit}.service`).trim(), "active", journal());
+      assert.equal(sh(`systemctl show -p NRestarts --value ${unit}.service`).trim(), "0", `${unit} restarted:\n${journal()}`);
       const security = sh(`sudo -n systemd-analyze security ${unit}.service --no-pager`);
       const score = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(security)?.[1]);
       console.log(`# ${unit}: exposure ${score} (loaded unit)`);

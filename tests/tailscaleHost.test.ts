@@ -16,7 +16,8 @@ import { describe, test } from "node:test";
 import { gatewayUnitSpec, renderOpRunWrapper, renderRuntimeInstallScript } from "../components/openclawHost";
 import { renderServiceUnit } from "../components/systemdUnit";
 import { renderTailnetPolicy, renderTailscaleUpScript, tailnetPolicy, tailnetPolicyProblems } from "../components/tailscale";
-import { ConfigError, parseStackConfig } from "../infra/config";
+import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { OPENCLAW_VERSION } from "../infra/versions";
 import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
 import { tailscaleHostConfig } from "./support/tailscaleHostConfig";
@@ -184,7 +185,7 @@ describe("the rendered tailscale-host stack", () => {
         // With op run the token exists only in the gateway's environment; the oracle gets one the same way.
         const env: Record<string, string> = variant.endsWith("-op") ? { OPENCLAW_GATEWAY_TOKEN: "3f1b".repeat(16) } : {};
         if (variant.endsWith("-op")) assert.equal(parsed.gateway.auth.token, undefined);
-        const result = await checkOpenclawConfig(text, env);
+        const result = await checkOpenclawConfig(text, OPENCLAW_VERSION, env);
         assert.ok(result.valid, `${entry.path}: ${result.validateOutput}`);
         assert.deepEqual({ critical: result.summary?.critical, warn: result.summary?.warn }, { critical: 0, warn: 0 }, `${entry.path}:\n${describeFindings(result)}`);
       }
@@ -250,7 +251,7 @@ describe("tailscale-host config refusals name the key", () => {
     return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   };
   const problems = (raw: Record<string, string>, secret: string[] = []) => {
-    try { parseStackConfig(raw, new Set(secret)); return []; } catch (e) { assert.ok(e instanceof ConfigError); return e.problems; }
+    try { parseStackConfig(raw, new Set(secret)); return []; } catch (e) { assert.ok(e instanceof ConfigError); return (e as ConfigError).problems; }
   };
   test("the committed file is valid", () => assert.deepEqual(problems(base()), []));
   test("an admin group that is not defined", () => {

@@ -3,7 +3,7 @@
  * and recorder as the offline render, and returns what it registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Render, renderProgram } from "../../infra/offlineRender";
+import { Render, renderProgram } from "../../render/offlineRender";
 
 export async function renderComponents(build: () => Record<string, pulumi.Input<unknown>>): Promise<Render> {
   return renderProgram({ stack: "unit", project: "openclaw-infra", config: {}, secretKeys: [] }, async () => async () => build());

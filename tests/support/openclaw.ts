@@ -1,13 +1,14 @@
 /**
- * The OpenClaw CLI at the pinned version as an oracle: `config validate` and
- * `security audit --json` on a config file, offline, in a throwaway state dir.
+ * The OpenClaw CLI as an oracle: `config validate` and `security audit --json`
+ * on a config file, offline, in a throwaway state dir, with the CLI of the
+ * release the config was rendered for (the deployment's openclawVersion).
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findTool } from "./tools";
+import { findTool, openclawCli } from "./tools";
 
 export interface AuditFinding { checkId: string; severity: string; title: string; detail: string }
 export interface OracleResult {
@@ -18,9 +19,9 @@ export interface OracleResult {
   findings: AuditFinding[];
 }
 
-function exec(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
+function exec(release: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(findTool("node24")!, [findTool("openclaw")!, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(findTool("node24")!, [openclawCli(release), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -34,7 +35,7 @@ function exec(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number;
  * (secrets.providers.*.path) are recreated in the temp dir with strong random
  * values, since the deployed paths (/run/secrets/...) do not exist here.
  */
-export async function checkOpenclawConfig(configText: string, extraEnv: Record<string, string> = {}): Promise<OracleResult> {
+export async function checkOpenclawConfig(configText: string, release: string, extraEnv: Record<string, string> = {}): Promise<OracleResult> {
   const home = mkdtempSync(join(tmpdir(), "openclaw-oracle-"));
   chmodSync(home, 0o700);
   const stateDir = join(home, ".openclaw");
@@ -54,7 +55,7 @@ export async function checkOpenclawConfig(configText: string, extraEnv: Record<s
   const configPath = join(stateDir, "openclaw.json");
   writeFileSync(configPath, text, { mode: 0o600 });
   const env = { PATH: process.env["PATH"], HOME: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: configPath, NO_COLOR: "1", ...extraEnv };
-  const [validate, audit] = await Promise.all([exec(["config", "validate", "--json"], env), exec(["security", "audit", "--json"], env)]);
+  const [validate, audit] = await Promise.all([exec(release, ["config", "validate", "--json"], env), exec(release, ["security", "audit", "--json"], env)]);
   const validJson = /\{[\s\S]*\}/.exec(validate.stdout)?.[0] ?? "{}";
   const valid = (JSON.parse(validJson) as { valid?: boolean }).valid === true && validate.status === 0;
   const auditJson = JSON.parse(/\{[\s\S]*\}/.exec(audit.stdout)?.[0] ?? "{}") as { summary?: OracleResult["summary"]; findings?: AuditFinding[] };

@@ -3,10 +3,13 @@
  * reads back its contract files.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { SECRET_KEYS, Topology } from "../../infra/config/schema";
+import { loadStackFile, renderStack } from "../../render/cli";
+import { Render, RenderOptions } from "../../render/offlineRender";
 import { PROJECT_ROOT } from "./tools";
 
 export interface RenderedResourceJson {
@@ -16,6 +19,7 @@ export interface RenderedResourceJson {
   custom: boolean;
   inputs: Record<string, any>;
   dependsOn: string[];
+  provider: string | null;
 }
 
 export interface FileEntry { target: string; path: string; mode: string; owner: string; file: string }
@@ -38,7 +42,7 @@ export function runRender(args: string[], outDir?: string): RenderRun {
   const dir = outDir ?? join(mkdtempSync(join(tmpdir(), "render-")), "out");
   const started = Date.now();
   const tsx = join(PROJECT_ROOT, "node_modules/.bin/tsx");
-  const result = spawnSync(tsx, [join(PROJECT_ROOT, "infra/render.ts"), ...args, "--out", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
+  const result = spawnSync(tsx, [join(PROJECT_ROOT, "render/cli.ts"), ...args, "--out", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
   const seconds = (Date.now() - started) / 1000;
   const read = <T>(name: string, fallback: T): T => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), "utf8")) as T : fallback);
   const files = read<FileEntry[]>("files.json", []);
@@ -78,3 +82,35 @@ export function singleVpsConfig(overrides: Record<string, unknown> = {}): Record
   }
   return merged;
 }
+
+/** Keys the program reads as secrets: fed as secrets, as `pulumi config set --secret` would. */
+export const SECRET_CONFIG_KEYS = new Set(SECRET_KEYS.map((k) => `openclaw:${k}`));
+
+/** Engine-style config (`openclaw:key` → string, objects as JSON) from values keyed without the namespace. */
+export function engineConfig(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [`openclaw:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** The real program under the render's mocks, in this process (no CLI), on values keyed without the namespace. */
+export function renderValues(values: Record<string, unknown>, options: RenderOptions & { secretKeys?: ReadonlySet<string> } = {}): Promise<Render> {
+  const config = engineConfig(values);
+  const secretKeys = [...(options.secretKeys ?? SECRET_CONFIG_KEYS)].filter((k) => k in config);
+  return renderStack({ stack: "test", project: "openclaw-infra", config, secretKeys }, options);
+}
+
+/**
+ * The values of the committed stack file of a topology, keyed without the
+ * namespace (`secure:` values read as the render CLI reads them).
+ */
+export function loadCommitted(topology: Topology): Record<string, unknown> {
+  const files = readdirSync(PROJECT_ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort();
+  for (const file of files) {
+    const { config } = loadStackFile(join(PROJECT_ROOT, file), "test");
+    if (config["openclaw:topology"] !== topology) continue;
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^openclaw:/, ""), /^[[{]/.test(v) ? JSON.parse(v) as unknown : v]));
+  }
+  throw new Error(`no committed stack file has openclaw:topology ${topology}`);
+}
+
+export const committedSingleVps = () => loadCommitted("single-vps");

@@ -127,6 +127,10 @@ export async function bootTailnetHost(index: number, registryHost: string): Prom
   pair("eth0", ns.host, eth.host, "peer0", ns.inet, eth.peer);
   pair("tailscale0", ns.host, ts.host, "peer0", ns.tail, ts.peer);
 
+  // npm's download cache survives the host (the releases are still installed and checked by the scripts): reruns are faster.
+  const npmCache = join(CACHE, "npm-tshost");
+  mkdirSync(npmCache, { recursive: true });
+
   // SSH access for the test: a fresh key, pinned host key.
   const keyFile = join(dir, "id_ed25519");
   must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
@@ -153,7 +157,7 @@ export async function bootTailnetHost(index: number, registryHost: string): Prom
 
   const nspawn = spawn("systemd-nspawn", ["--register=no", "--keep-unit", "-M", ns.host, "-D", merged,
     `--network-namespace-path=/run/netns/${ns.host}`, "--resolv-conf=off", "--capability=all", "--system-call-filter=@keyring",
-    `--bind=${dockerDir}:/var/lib/docker`, "--console=read-only", "-b"], { stdio: ["ignore", "pipe", "pipe"] });
+    `--bind=${dockerDir}:/var/lib/docker`, `--bind=${npmCache}:/var/cache/openclaw-npm`, "--console=read-only", "-b"], { stdio: ["ignore", "pipe", "pipe"] });
   let consoleLog = "";
   nspawn.stdout?.on("data", (c) => { consoleLog = (consoleLog + c).slice(-20000); });
   nspawn.stderr?.on("data", (c) => { consoleLog = (consoleLog + c).slice(-20000); });

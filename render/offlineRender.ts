@@ -1,19 +1,19 @@
 /**
- * Runs the real program (infra/index.ts, unchanged) under the Pulumi SDK's
+ * Runs the real program (stacks/index.ts, unchanged) under the Pulumi SDK's
  * mocks and records what it registers: every resource with its inputs as the
  * provider would receive them, its parent and dependencies, every placed file
  * and the stack outputs. Nothing contacts a host; no credentials are needed.
  * Secret values never leave this module in plaintext: they become "[secret]".
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { deserializeProperties } from "@pulumi/pulumi/runtime/rpc";
+import { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { deserializeProperties, specialResourceSig, specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { placedFiles, resetPlacedFiles } from "./placedFiles";
+import { placedFiles, resetPlacedFiles } from "../infra/files";
 
 export const SECRET_PLACEHOLDER = "[secret]";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 export interface RenderedResource {
   type: string;
@@ -24,6 +24,8 @@ export interface RenderedResource {
   custom: boolean;
   inputs: Record<string, unknown>;
   dependsOn: string[];
+  /** Name of the provider resource the resource was registered with, or null for the default provider. */
+  provider: string | null;
 }
 
 export interface RenderedFile {
@@ -40,14 +42,25 @@ export interface Render {
   outputs: Record<string, unknown>;
 }
 
+/**
+ * How a secret appears in the render. `placeholder` (the render CLI) hides it
+ * entirely; `fingerprint` (tests only, in memory) shows a digest, so a test
+ * can see that a secret config value reached a resource without its plaintext.
+ */
+export type SecretView = "placeholder" | "fingerprint";
+
+function showSecret(plain: unknown, view: SecretView): string {
+  return view === "placeholder" ? SECRET_PLACEHOLDER : `[secret sha256:${createHash("sha256").update(JSON.stringify(plain) ?? "").digest("hex").slice(0, 16)}]`;
+}
+
 /** Replaces every secret in a deserialized property value by the placeholder. */
-export function redactSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecrets);
+export function redactSecrets(value: unknown, view: SecretView = "placeholder"): unknown {
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, view));
   if (value !== null && typeof value === "object") {
     const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) return SECRET_PLACEHOLDER;
-    if (record[SIG_KEY] === RESOURCE_REF_SIG) return { resourceRef: record["urn"] };
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactSecrets(v)]));
+    if (record[specialSigKey] === specialSecretSig) return showSecret(record["value"], view);
+    if (record[specialSigKey] === specialResourceSig) return { resourceRef: record["urn"] };
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactSecrets(v, view)]));
   }
   return value;
 }
@@ -82,26 +95,13 @@ function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
   }
 }
 
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getCustom(): boolean;
-  getObject(): unknown;
-  getDependenciesList(): string[];
-}
-
-interface Monitor {
-  registerResource(req: RegisterRequest, callback: (err: unknown, resp: unknown) => void): Promise<void>;
-}
-
-async function resolveSecretAware(value: pulumi.Input<unknown>): Promise<unknown> {
+async function resolveSecretAware(value: pulumi.Input<unknown>, view: SecretView): Promise<unknown> {
   const output = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>;
   const [plain, secret] = await Promise.all([
     new Promise<unknown>((resolve) => output.apply((v) => { resolve(v); return v; })),
     pulumi.isSecret(output),
   ]);
-  return secret ? SECRET_PLACEHOLDER : plain;
+  return secret ? showSecret(plain, view) : plain;
 }
 
 export interface RenderInput {
@@ -117,7 +117,14 @@ export interface RenderInput {
  * Renders one program run. Throws what the program throws (a ConfigError for
  * invalid config) before anything is recorded.
  */
-export async function renderProgram(input: RenderInput, loadProgram: () => Promise<() => Promise<unknown>>): Promise<Render> {
+export interface RenderOptions {
+  secrets?: SecretView;
+  /** Filled with the name of each resource as it registers: a caller can see what registered before the program threw. */
+  registered?: string[];
+}
+
+export async function renderProgram(input: RenderInput, loadProgram: () => Promise<() => Promise<unknown>>, options: RenderOptions = {}): Promise<Render> {
+  const secrets = options.secrets ?? "placeholder";
   // Names are resolved once every resource is known: parent and dependencies recorded as URNs.
   const recorded: Omit<RenderedResource, "parent">[] = [];
   await pulumi.runtime.setMocks({
@@ -125,12 +132,15 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
     call: async (args) => mockCall(args),
   }, input.project, input.stack, false);
 
-  const monitor = settings.getMonitor() as unknown as Monitor;
-  const register = monitor.registerResource.bind(monitor);
+  const monitor = settings.getMonitor();
+  if (!(monitor instanceof MockMonitor)) throw new Error("setMocks did not install the SDK's MockMonitor; update render/offlineRender.ts");
+  const mock: MockMonitor = monitor;
+  const register = mock.registerResource.bind(mock);
   const namesByUrn = new Map<string, string>();
-  monitor.registerResource = async (req, callback) => {
+  mock.registerResource = async (req: RegisterResourceRequest, callback: (err: unknown, resp: unknown) => void) => {
     const type = req.getType();
     const name = req.getName();
+    options.registered?.push(name);
     return register(req, (err, resp) => {
       const urn = (resp as { getUrn?: () => string } | undefined)?.getUrn?.() ?? "";
       namesByUrn.set(urn, name);
@@ -140,8 +150,10 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
         urn,
         parentUrn: req.getParent() || null,
         custom: req.getCustom(),
-        inputs: redactSecrets(deserializeProperties(req.getObject() as never, true)) as Record<string, unknown>,
+        inputs: redactSecrets(deserializeProperties(req.getObject()!, true), secrets) as Record<string, unknown>,
         dependsOn: [...new Set(req.getDependenciesList())],
+        // A provider reference is `<urn>::<id>`.
+        provider: req.getProvider() ? req.getProvider().split("::").slice(0, -1).join("::") : null,
       });
       callback(err, resp);
     });
@@ -153,17 +165,17 @@ export async function renderProgram(input: RenderInput, loadProgram: () => Promi
   const exported = (await program()) as Record<string, pulumi.Input<unknown>>;
 
   const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(exported)) outputs[key] = await resolveSecretAware(value);
+  for (const [key, value] of Object.entries(exported)) outputs[key] = await resolveSecretAware(value, secrets);
   const files: RenderedFile[] = [];
   for (const f of placedFiles()) {
-    const content = await resolveSecretAware(f.content);
+    const content = await resolveSecretAware(f.content, secrets);
     files.push({ target: f.target, path: f.path, mode: f.mode, owner: f.owner, content: String(content) });
   }
   await settings.disconnect();
 
   const nameOf = (urn: string) => namesByUrn.get(urn) ?? urn;
   return {
-    resources: recorded.map((r) => ({ ...r, parent: r.parentUrn ? nameOf(r.parentUrn) : null, dependsOn: r.dependsOn.map(nameOf) })),
+    resources: recorded.map((r) => ({ ...r, parent: r.parentUrn ? nameOf(r.parentUrn) : null, dependsOn: r.dependsOn.map(nameOf), provider: r.provider ? nameOf(r.provider) : null })),
     files,
     outputs,
   };

@@ -10,8 +10,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, NAMESPACE, SECRET_KEYS } from "./config";
-import { Render, renderProgram, RenderInput, SECRET_PLACEHOLDER } from "./offlineRender";
+import { ConfigError, NAMESPACE } from "../infra/config/parse";
+import { SECRET_KEYS } from "../infra/config/schema";
+import { Render, renderProgram, RenderInput, RenderOptions, SECRET_PLACEHOLDER } from "./offlineRender";
 
 const PROJECT_ROOT = resolve(__dirname, "..");
 
@@ -74,12 +75,12 @@ export function loadStackFile(file: string, stack: string): RenderInput {
   return { stack, project: projectName(), config, secretKeys: [...secretKeys].filter((k) => k in config) };
 }
 
-export async function renderStack(input: RenderInput): Promise<Render> {
+export async function renderStack(input: RenderInput, options: RenderOptions = {}): Promise<Render> {
   return renderProgram(input, async () => {
-    // infra/index.ts is `export =`: under ESM interop the function is `default`.
-    const loaded = (await import("./index")) as unknown as { default?: () => Promise<unknown> } & (() => Promise<unknown>);
+    // stacks/index.ts is `export =`: under ESM interop the function is `default`.
+    const loaded = (await import("../stacks/index")) as unknown as { default?: () => Promise<unknown> } & (() => Promise<unknown>);
     return loaded.default ?? loaded;
-  });
+  }, options);
 }
 
 /** Writes the contract files; `file` paths in files.json are relative to dir. */
@@ -92,7 +93,7 @@ export function writeRender(render: Render, dir: string): void {
     writeFileSync(join(dir, relative), f.content);
     return { target: f.target, path: f.path, mode: f.mode, owner: f.owner, file: relative };
   });
-  const resources = render.resources.map(({ type, name, parent, custom, inputs, dependsOn, urn }) => ({ type, name, parent, custom, inputs, dependsOn, urn }));
+  const resources = render.resources.map(({ type, name, parent, custom, inputs, dependsOn, urn, provider }) => ({ type, name, parent, custom, inputs, dependsOn, urn, provider }));
   writeFileSync(join(dir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
   writeFileSync(join(dir, "files.json"), JSON.stringify(files, null, 2) + "\n");
   writeFileSync(join(dir, "outputs.json"), JSON.stringify(render.outputs, null, 2) + "\n");

@@ -1,0 +1,373 @@
+/**
+ * The stack config model: every `openclaw:` key, its type, its default and its
+ * checks — this file is where defaults live. Every check a user's value can
+ * fail is here, with the key path, so a user meets it before anything is
+ * registered; renderers only assert what this already guaranteed.
+ * ./parse.ts turns the engine's raw config into these types.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isIP } from "node:net";
+import { z } from "zod";
+import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
+import { imagePinProblem, parseImageRef } from "../images";
+import { PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
+import { DEFAULT_IMAGES, gatewayImage, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../versions";
+
+/** Keys whose values must arrive as Pulumi secrets (`pulumi config set --secret`). */
+export const SECRET_KEYS = ["providerApiKeys", "channelTokens", "alertWebhookUrl", "opServiceAccountToken"] as const;
+
+type Path = (string | number)[];
+const issue = (ctx: z.RefinementCtx, path: Path, message: string) => ctx.addIssue({ code: "custom", path, message });
+
+// ---------------------------------------------------------------- primitives
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, "expected a lowercase name: letters, digits and '-' (2-32 chars)");
+const port = z.number().int("expected a whole number").min(1, "expected a port from 1 to 65535").max(65535, "expected a port from 1 to 65535");
+const ipAddress = z.string().refine((v) => isIP(v) !== 0, "expected an IPv4 or IPv6 address");
+/** A network given to Docker or to a firewall rule: a network address, never /0. */
+const ipv4Network = z.string().refine(isIpv4Cidr, "expected an IPv4 CIDR such as 172.30.10.0/24").superRefine((v, ctx) => {
+  const problem = isIpv4Cidr(v) ? allowRuleProblem(v) : undefined;
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const allowedSource = z.string().refine((v) => isIP(v) !== 0 || isCidr(v), "expected an IP address or CIDR").superRefine((v, ctx) => {
+  const problem = isIP(v) !== 0 || isCidr(v) ? allowRuleProblem(v) : undefined;
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const domain = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "expected a lowercase DNS name such as api.example.com");
+const image = z.string().superRefine((ref, ctx) => {
+  const problem = imagePinProblem(ref);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const sshHostKey = z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
+  "expected a public host key line such as 'ssh-ed25519 AAAA...' (ssh-keyscan -t ed25519 HOST)");
+const memoryMb = z.number().int("expected a whole number of MiB").min(16, "expected at least 16 MiB");
+const cpus = z.number().positive("expected a positive number of CPUs").max(256);
+const secretString = z.string().min(1, "expected a non-empty value").transform((v) => pulumi.secret(v));
+const absolutePath = z.string().regex(PLAIN_ABSOLUTE_PATH, "expected an absolute path");
+
+// ---------------------------------------------------------------- shared parts
+
+const providerName = z.enum(PROVIDER_NAMES);
+
+const hostSchema = z.strictObject({
+  name,
+  address: ipAddress,
+  sshUser: z.string().regex(UNIX_USER, "expected a Unix user name").default("deploy"),
+  sshPort: port.default(22),
+  hostKey: sshHostKey,
+  memoryMb: memoryMb.default(8192),
+});
+
+const imagesSchema = z.strictObject({
+  gateway: image.optional(),
+  egressProxy: image.default(DEFAULT_IMAGES.egressProxy),
+  litellm: image.default(DEFAULT_IMAGES.litellm),
+  socketProxy: image.default(DEFAULT_IMAGES.socketProxy),
+  caddy: image.default(DEFAULT_IMAGES.caddy),
+  cloudflared: image.default(DEFAULT_IMAGES.cloudflared),
+}).prefault({});
+
+const adminSchema = z.strictObject({
+  addresses: z.array(allowedSource).min(1, "expected at least one admin address (SSH is allowed only from these)"),
+});
+
+const sandboxSchema = z.strictObject({
+  memoryMb: memoryMb.default(512),
+  cpus: cpus.default(0.5),
+  pidsLimit: z.number().int().min(16).max(32768).default(256),
+  maxConcurrent: z.number().int().min(1).max(64).default(3),
+});
+
+const gatewayInstanceSchema = z.strictObject({
+  name,
+  telegram: z.strictObject({ allowFrom: z.array(z.string().regex(/^\d+$/, "expected a numeric Telegram user id")).default([]) }).optional(),
+});
+
+const gatewaySchema = z.strictObject({
+  port: port.default(18789),
+  memoryMb: memoryMb.default(4096),
+  cpus: cpus.default(2),
+  sandbox: sandboxSchema.prefault({}),
+  instances: z.array(gatewayInstanceSchema).min(1).default([{ name: "primary" }]),
+  soul: z.string().min(1).optional(),
+});
+
+const modelSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, "expected a model alias such as anthropic/claude-opus-4-6"),
+  provider: providerName,
+  model: z.string().min(1),
+  maxBudgetUsd: z.number().positive().optional(),
+  rpm: z.number().int().positive().optional(),
+  fallbacks: z.array(z.string()).default([]),
+});
+
+const litellmSchema = z.strictObject({
+  memoryMb: memoryMb.default(1024),
+  cpus: cpus.default(1),
+  models: z.array(modelSchema).min(1, "expected at least one model"),
+});
+
+const egressSchema = z.strictObject({
+  extraDomains: z.array(z.string().regex(ALLOWLIST_ENTRY, "expected a lowercase domain (api.example.com) or a domain with its subdomains (.example.com)")).default([]),
+  memoryMb: memoryMb.default(128),
+  cpus: cpus.default(0.25),
+});
+
+const socketProxySchema = z.strictObject({
+  memoryMb: memoryMb.default(128),
+  cpus: cpus.default(0.25),
+});
+
+const rotationSchema = z.strictObject({
+  gatewayToken: z.string().default("1"),
+  litellmMasterKey: z.string().default("1"),
+  backupPassword: z.string().default("1"),
+});
+
+const capacitySchema = z.strictObject({ hostReserveMb: memoryMb.default(1024) });
+
+const common = {
+  openclawVersion: z.string().refine((v) => OPENCLAW_RELEASES.includes(v),
+    `expected a supported OpenClaw release (${OPENCLAW_RELEASES.join(", ")}): the config schema is strict per release`).default(OPENCLAW_VERSION),
+  images: imagesSchema,
+  admin: adminSchema,
+  gateway: gatewaySchema.prefault({}),
+  egress: egressSchema.prefault({}),
+  socketProxy: socketProxySchema.prefault({}),
+  rotation: rotationSchema.prefault({}),
+  capacity: capacitySchema.prefault({}),
+  alertWebhookUrl: secretString.optional(),
+  channelTokens: z.record(name, secretString).default({}),
+};
+
+const networksSchema = z.strictObject({
+  internal: ipv4Network.default("172.30.10.0/24"),
+  proxy: ipv4Network.default("172.30.11.0/24"),
+  egress: ipv4Network.default("172.30.12.0/24"),
+});
+
+const cloudflareZone = {
+  domain,
+  cloudflareZoneId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare zone id"),
+};
+const ingressSchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("caddy"), ...cloudflareZone, memoryMb: memoryMb.default(128) }),
+  z.strictObject({
+    mode: z.literal("cloudflare-tunnel"),
+    ...cloudflareZone,
+    cloudflareAccountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare account id"),
+    memoryMb: memoryMb.default(128),
+  }),
+], { error: (iss) => `expected ingress.mode "caddy" or "cloudflare-tunnel", got ${JSON.stringify((iss.input as { mode?: unknown } | undefined)?.mode) ?? "nothing"}` });
+
+const backupSchema = z.strictObject({
+  repository: absolutePath.default("/var/backups/openclaw-restic"),
+  onCalendar: z.string().regex(/^[A-Za-z0-9*:,./ -]+$/, "expected a systemd OnCalendar expression").default("*-*-* 03:00:00"),
+  keepDaily: z.number().int().min(1).default(14),
+});
+
+const providerKeys = z.partialRecord(providerName, secretString);
+
+// ---------------------------------------------------------------- cross-key checks
+
+interface CommonValues {
+  openclawVersion: string;
+  images: { gateway?: string | undefined };
+  gateway: { instances: { name: string }[] };
+  channelTokens: Record<string, unknown>;
+  egress: { extraDomains: string[] };
+}
+
+interface ModelValues {
+  litellm: { models: { name: string; provider: ProviderName; fallbacks: string[] }[] };
+  providerApiKeys: Partial<Record<ProviderName, unknown>>;
+}
+
+/** An overridden gateway image may move the repository or add a digest, never change the release. */
+function checkGatewayImage(cfg: CommonValues, ctx: z.RefinementCtx): void {
+  if (cfg.images.gateway === undefined || imagePinProblem(cfg.images.gateway)) return;
+  const { tag } = parseImageRef(cfg.images.gateway);
+  if (tag !== cfg.openclawVersion) {
+    issue(ctx, ["images", "gateway"], `expected the tag of openclaw:openclawVersion (${cfg.openclawVersion}), got ${JSON.stringify(tag ?? "no tag")}: ` +
+      `the rendered openclaw.json targets that release (default image ${gatewayImage(cfg.openclawVersion)})`);
+  }
+}
+
+/** Gateway instance names are unique, and each channel token belongs to one. */
+function checkInstances(cfg: CommonValues, ctx: z.RefinementCtx): void {
+  const names = cfg.gateway.instances.map((i) => i.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) issue(ctx, ["gateway", "instances", i, "name"], `duplicate instance name "${n}"`);
+  });
+  for (const key of Object.keys(cfg.channelTokens)) {
+    if (!names.includes(key)) issue(ctx, ["channelTokens", key], `expected a gateway instance name (${names.join(", ")})`);
+  }
+}
+
+/** Every model's provider needs an API key, model names are unique, and fallbacks name configured models. */
+function checkModels(cfg: ModelValues, ctx: z.RefinementCtx): void {
+  const aliases = cfg.litellm.models.map((m) => m.name);
+  cfg.litellm.models.forEach((model, i) => {
+    if (aliases.indexOf(model.name) !== i) issue(ctx, ["litellm", "models", i, "name"], `duplicate model name "${model.name}"`);
+    if (cfg.providerApiKeys[model.provider] === undefined) {
+      issue(ctx, ["providerApiKeys", model.provider], `required key is missing (model "${model.name}" uses provider ${model.provider})`);
+    }
+    model.fallbacks.forEach((fallback, j) => {
+      if (!aliases.includes(fallback)) issue(ctx, ["litellm", "models", i, "fallbacks", j], `expected the name of a configured model, got "${fallback}"`);
+    });
+  });
+}
+
+/** The domains the models' providers need, in model order, each once. */
+export function providerDomains(models: readonly { provider: ProviderName }[]): string[] {
+  return [...new Set(models.flatMap((m) => [...PROVIDERS[m.provider].domains]))];
+}
+
+/** extraDomains may add names, never repeat one or name one already covered (Squid refuses the list). */
+function checkExtraDomains(cfg: CommonValues & Partial<ModelValues>, ctx: z.RefinementCtx): void {
+  const fromProviders = providerDomains(cfg.litellm?.models ?? []);
+  const extra = cfg.egress.extraDomains;
+  for (const { index, other, problem } of allowlistConflicts([...fromProviders, ...extra])) {
+    if (index < fromProviders.length) continue;
+    const note = other < fromProviders.length ? " (a model's provider needs it)" : "";
+    issue(ctx, ["egress", "extraDomains", index - fromProviders.length], `${problem}${note}: remove it`);
+  }
+}
+
+/** The deployment's Docker networks must not share addresses. */
+function checkNetworks(cfg: { networks: Record<string, string> }, ctx: z.RefinementCtx): void {
+  const entries = Object.entries(cfg.networks);
+  entries.forEach(([key, cidr], i) => {
+    const clash = entries.slice(0, i).find(([, other]) => ipv4CidrsOverlap(cidr, other));
+    if (clash) issue(ctx, ["networks", key], `${cidr} overlaps networks.${clash[0]} (${clash[1]})`);
+  });
+}
+
+/** The gateway image follows openclaw:openclawVersion unless overridden (checked above). */
+function withGatewayImage<T extends { openclawVersion: string; images: { gateway?: string | undefined } }>(cfg: T): T & { images: { gateway: string } } {
+  return { ...cfg, images: { ...cfg.images, gateway: cfg.images.gateway ?? gatewayImage(cfg.openclawVersion) } };
+}
+
+// ---------------------------------------------------------------- topologies
+
+const singleVpsSchema = z.strictObject({
+  topology: z.literal("single-vps"),
+  ...common,
+  host: hostSchema,
+  networks: networksSchema.prefault({}),
+  ingress: ingressSchema,
+  litellm: litellmSchema,
+  providerApiKeys: providerKeys,
+  backup: backupSchema.prefault({}),
+}).superRefine((cfg, ctx) => {
+  checkGatewayImage(cfg, ctx);
+  checkModels(cfg, ctx);
+  checkInstances(cfg, ctx);
+  checkExtraDomains(cfg, ctx);
+  checkNetworks(cfg, ctx);
+}).transform(withGatewayImage);
+
+const swarmNodeSchema = hostSchema.extend({ role: z.enum(["manager", "worker"]) });
+const swarmSchema = z.strictObject({
+  topology: z.literal("swarm"),
+  ...common,
+  nodes: z.array(swarmNodeSchema).min(1, "expected at least one swarm node"),
+  trustedNode: name,
+  standbyNode: name.optional(),
+  overlaySubnet: ipv4Network.default("10.20.0.0/24"),
+  nfs: z.strictObject({
+    server: name,
+    clients: z.array(name).default([]),
+    exportPath: absolutePath.default("/captain/data"),
+  }).optional(),
+  domain,
+  cloudflareZoneId: cloudflareZone.cloudflareZoneId,
+  litellm: litellmSchema,
+  providerApiKeys: providerKeys,
+}).superRefine((cfg, ctx) => {
+  const names = cfg.nodes.map((n) => n.name);
+  const mustBeNode = (value: string | undefined, path: Path) => {
+    if (value !== undefined && !names.includes(value)) issue(ctx, path, `expected one of the nodes (${names.join(", ")}), got "${value}"`);
+  };
+  mustBeNode(cfg.trustedNode, ["trustedNode"]);
+  mustBeNode(cfg.standbyNode, ["standbyNode"]);
+  if (cfg.standbyNode !== undefined && cfg.standbyNode === cfg.trustedNode) issue(ctx, ["standbyNode"], "expected a node other than trustedNode");
+  mustBeNode(cfg.nfs?.server, ["nfs", "server"]);
+  cfg.nfs?.clients.forEach((c, i) => mustBeNode(c, ["nfs", "clients", i]));
+  checkGatewayImage(cfg, ctx);
+  checkModels(cfg, ctx);
+  checkInstances(cfg, ctx);
+  checkExtraDomains(cfg, ctx);
+}).transform(withGatewayImage);
+
+// ---------------------------------------------------------------- tailscale-host (seeds 003/004)
+
+const tailnetGroup = z.string().regex(/^group:[a-z0-9-]+$/, "expected a group such as group:openclaw-admins");
+const tailnetUser = z.string().regex(/^[^\s@",]+@[^\s@",]+$/, "expected a tailnet login such as alice@example.com");
+const tailscaleSchema = z.strictObject({
+  /** The machine name on the tailnet: the gateway is https://<hostname>.<tailnetDomain>:<port>. */
+  hostname: name,
+  tailnetDomain: z.string().regex(/^[a-z0-9-]+\.ts\.net$/, "expected the tailnet's MagicDNS domain such as tail1234.ts.net"),
+  tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/, "expected a Tailscale tag such as tag:openclaw")).min(1).default(["tag:openclaw"]),
+  /** Who may reach the gateway (and SSH): logins or groups defined in `groups`. */
+  admins: z.array(z.union([tailnetUser, tailnetGroup])).min(1, "expected at least one admin: nobody could reach the gateway"),
+  groups: z.record(tailnetGroup, z.array(tailnetUser).min(1)).default({}),
+  /** Lifetime of the single-use auth key: it only has to outlive the first `pulumi up`. */
+  authKeyExpirySeconds: z.number().int().min(300).max(7_776_000).default(3600),
+  /** While migrating (seed 003 §1.5): SSH also from admin.addresses on any interface. Off: UFW admits only tailscale0. */
+  bootstrapSsh: z.boolean().default(false),
+});
+
+const hostGatewaySchema = z.strictObject({
+  tasksMax: z.number().int().min(64).max(32768).default(512),
+  /** Seed 003 appendix B: secrets resolved by `op run` from this 1Password vault instead of files. */
+  onePassword: z.strictObject({ vault: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, "expected a 1Password vault name") }).optional(),
+});
+
+const tailscaleHostSchema = z.strictObject({
+  topology: z.literal("tailscale-host"),
+  ...common,
+  host: hostSchema,
+  tailscale: tailscaleSchema,
+  hostGateway: hostGatewaySchema.prefault({}),
+  opServiceAccountToken: secretString.optional(),
+  backup: backupSchema.prefault({}),
+}).superRefine((cfg, ctx) => {
+  checkGatewayImage(cfg, ctx);
+  checkInstances(cfg, ctx);
+  checkExtraDomains(cfg, ctx);
+  cfg.tailscale.admins.forEach((admin, i) => {
+    if (admin.startsWith("group:") && cfg.tailscale.groups[admin] === undefined) {
+      issue(ctx, ["tailscale", "admins", i], `group ${admin} is not defined in tailscale.groups`);
+    }
+  });
+  if (cfg.hostGateway.onePassword && cfg.opServiceAccountToken === undefined) {
+    issue(ctx, ["opServiceAccountToken"], "required key is missing (hostGateway.onePassword needs the service account token)");
+  }
+  if (!cfg.hostGateway.onePassword && cfg.opServiceAccountToken !== undefined) {
+    issue(ctx, ["opServiceAccountToken"], "set hostGateway.onePassword.vault to use it, or remove it");
+  }
+}).transform(withGatewayImage);
+
+/** One schema per `openclaw:topology` value. */
+export const SCHEMAS = {
+  "single-vps": singleVpsSchema,
+  swarm: swarmSchema,
+  "tailscale-host": tailscaleHostSchema,
+} as const;
+export type Topology = keyof typeof SCHEMAS;
+export const TOPOLOGIES = Object.keys(SCHEMAS) as Topology[];
+
+export type SingleVpsConfig = z.output<typeof singleVpsSchema>;
+export type SwarmConfig = z.output<typeof swarmSchema>;
+export type TailscaleHostConfig = z.output<typeof tailscaleHostSchema>;
+export type StackConfig = SingleVpsConfig | SwarmConfig | TailscaleHostConfig;
+export type ConfigOf<T extends Topology> = Extract<StackConfig, { topology: T }>;
+export type HostConfig = z.output<typeof hostSchema>;
+export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type SandboxConfig = z.output<typeof sandboxSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type LiteLlmConfig = z.output<typeof litellmSchema>;
+export type NetworksConfig = z.output<typeof networksSchema>;
+export type IngressConfig = z.output<typeof ingressSchema>;
+export type ImagesConfig = SingleVpsConfig["images"];
