@@ -69,7 +69,9 @@ export function renderUfwRules(o: FirewallOptions): string[] {
   }
   for (const client of (o.nfsClients ?? []).map(ufwAddress)) rules.push(`ufw allow from ${client} to any port 2049 proto tcp`);
   if (o.restrictOutbound) {
-    rules.push("ufw allow out to any port 53", "ufw allow out to any port 80,443 proto tcp", "ufw allow out to any port 123 proto udp", "ufw allow out to any port 41641 proto udp");
+    // ufw prints rules without addresses or interfaces in its short syntax (parser.py get_command): render them so,
+    // or a re-run sees its own rules as foreign (seen on the tailscale-host real-host run: "firewall: changed").
+    rules.push("ufw allow out 53", "ufw allow out 80,443/tcp", "ufw allow out 123/udp", "ufw allow out 41641/udp");
   }
   return rules;
 }

@@ -9,10 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { renderFirewallScript } from "../components/firewallRules";
 import { gatewayUnitSpec, renderOpRunWrapper, renderRuntimeInstallScript } from "../components/openclawHost";
 import { renderServiceUnit } from "../components/systemdUnit";
 import { renderTailnetPolicy, renderTailscaleUpScript, tailnetPolicy, tailnetPolicyProblems } from "../components/tailscale";
@@ -268,5 +269,30 @@ describe("tailscale-host config refusals name the key", () => {
     const raw = { ...base(), "openclaw:hostGateway": JSON.stringify({ onePassword: { vault: "V" } }) };
     assert.match(problems(raw).join("\n"), /openclaw:opServiceAccountToken: required key is missing/);
     assert.match(problems({ ...raw, "openclaw:opServiceAccountToken": "ops_x" }).join("\n"), /openclaw:opServiceAccountToken: must be a secret/);
+  });
+});
+
+describe("tailscale-host firewall with real ufw (own /etc/ufw in a network namespace)", { skip: missingTools("ufw in a namespace", ["ufw", "ip", "bash"], true) }, () => {
+  test("tailscale0-only with hardened outbound applies, and a re-run changes nothing (ufw's short syntax)", () => {
+    const ns = `octs-fw-${process.pid}`;
+    const script = join(mkdtempSync(join(tmpdir(), "ts-fw-")), "firewall.sh");
+    writeFileSync(script, renderFirewallScript({ sshPort: 22, adminAddresses: [], web: "closed", tailscaleOnly: true, tailnetPorts: [18789, 18790], restrictOutbound: true }));
+    assert.equal(run("ip", ["netns", "add", ns]).status, 0);
+    try {
+      mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+      cpSync("/etc/ufw", `/etc/netns/${ns}/ufw`, { recursive: true });
+      cpSync("/etc/default", `/etc/netns/${ns}/default`, { recursive: true });
+      const apply = () => run("ip", ["netns", "exec", ns, "bash", script]);
+      const first = apply();
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /firewall: changed/);
+      const second = apply();
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stdout, /firewall: unchanged/);
+      assert.match(run("ip", ["netns", "exec", ns, "ufw", "status", "verbose"]).stdout, /Default: deny \(incoming\), deny \(outgoing\), deny \(routed\)/);
+    } finally {
+      run("ip", ["netns", "del", ns]);
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    }
   });
 });
