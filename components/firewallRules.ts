@@ -31,6 +31,8 @@ export interface FirewallOptions {
   nfsClients?: string[];
   /** Admit SSH only on tailscale0 (plus the admin addresses from anywhere while migrating, when listed). */
   tailscaleOnly?: boolean;
+  /** TCP ports admitted on tailscale0 besides SSH (gateways behind Tailscale Serve); the tailnet policy decides who reaches them. */
+  tailnetPorts?: number[];
   /** Seed 003's hardened outbound policy: deny outgoing but DNS, HTTP(S), NTP and Tailscale. */
   restrictOutbound?: boolean;
 }
@@ -52,6 +54,7 @@ export function ufwAddress(address: string): string {
 export function renderUfwRules(o: FirewallOptions): string[] {
   const rules: string[] = [];
   if (o.tailscaleOnly) rules.push(`ufw allow in on tailscale0 to any port ${o.sshPort} proto tcp`);
+  if (o.tailscaleOnly && o.tailnetPorts?.length) rules.push(`ufw allow in on tailscale0 to any port ${o.tailnetPorts.join(",")} proto tcp`);
   for (const admin of o.adminAddresses.map(ufwAddress)) rules.push(`ufw limit from ${admin} to any port ${o.sshPort} proto tcp`);
   if (o.web === "cloudflare") {
     for (const range of [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]) {
@@ -66,7 +69,9 @@ export function renderUfwRules(o: FirewallOptions): string[] {
   }
   for (const client of (o.nfsClients ?? []).map(ufwAddress)) rules.push(`ufw allow from ${client} to any port 2049 proto tcp`);
   if (o.restrictOutbound) {
-    rules.push("ufw allow out to any port 53", "ufw allow out to any port 80,443 proto tcp", "ufw allow out to any port 123 proto udp", "ufw allow out to any port 41641 proto udp");
+    // ufw prints rules without addresses or interfaces in its short syntax (parser.py get_command): render them so,
+    // or a re-run sees its own rules as foreign (seen on the tailscale-host real-host run: "firewall: changed").
+    rules.push("ufw allow out 53", "ufw allow out 80,443/tcp", "ufw allow out 123/udp", "ufw allow out 41641/udp");
   }
   return rules;
 }

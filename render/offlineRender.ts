@@ -77,6 +77,8 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unkn
       return { name: args.inputs["name"] ?? args.name };
     case "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared":
       return { accountTag: args.inputs["accountId"], tunnelId: fake("tunnel-id") };
+    case "tailscale:index/tailnetKey:TailnetKey":
+      return { key: pulumi.secret(fake("tailnet-key")) };
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     default:

@@ -55,16 +55,13 @@ export function swarmFirewall(config: SwarmConfig, node: SwarmNodeConfig): HostP
   };
 }
 
-/** The shared outputs plus the swarm's own (docs/operations.md, swarm outputs). */
+/** The shared outputs plus the swarm's own (contract 1.1; docs/outputs.md). */
 export interface SwarmOutputs extends StackOutputs {
-  swarm: {
-    nodes: { name: string; role: string; address: string }[];
-    trustedNode: string;
-    standbyNode: string | null;
-    services: string[];
-    networkIds: { internal: pulumi.Output<string>; egress: pulumi.Output<string> };
-    nodeIds: pulumi.Output<Record<string, string>>;
-  };
+  nodeRoles: Record<string, "manager" | "worker">;
+  trustedNode: string;
+  standbyNode: string | null;
+  serviceNames: string[];
+  networkIds: Record<string, pulumi.Output<string>>;
   /** Secret: the key `docker swarm unlock` asks for after a manager restarts (autolock). */
   swarmUnlockKey: pulumi.Output<string>;
 }
@@ -184,14 +181,11 @@ export function swarm(config: SwarmConfig): SwarmOutputs {
         egress: { name: NETWORKS.egress, subnet: config.egressSubnet },
       },
     }),
-    swarm: {
-      nodes: config.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address })),
-      trustedNode: config.trustedNode,
-      standbyNode: config.standbyNode ?? null,
-      services: planned.map((c) => c.name),
-      networkIds: { internal: internal.id, egress: egress.id },
-      nodeIds: cluster.nodeIds,
-    },
+    nodeRoles: Object.fromEntries(config.nodes.map((n) => [n.name, n.role])),
+    trustedNode: config.trustedNode,
+    standbyNode: config.standbyNode ?? null,
+    serviceNames: planned.map((c) => c.name),
+    networkIds: { [NETWORKS.internal]: internal.id, [NETWORKS.egress]: egress.id },
     swarmUnlockKey: cluster.unlockKey,
   };
 }

@@ -7,22 +7,12 @@ import { ConfigOf, StackConfig, Topology } from "../infra/config/schema";
 import { StackOutputs } from "./shared/outputs";
 import { singleVps } from "./singleVps";
 import { swarm } from "./swarm";
-
-export class TopologyNotBuiltError extends Error {
-  constructor(topology: string) {
-    super(`the ${topology} topology has a config model but its stack is not built yet`);
-    this.name = "TopologyNotBuiltError";
-  }
-}
-
-const notBuilt = (topology: Topology) => (): StackOutputs => {
-  throw new TopologyNotBuiltError(topology);
-};
+import { tailscaleHost } from "./tailscaleHost";
 
 const BUILDERS: { [T in Topology]: (config: ConfigOf<T>) => StackOutputs } = {
   "single-vps": singleVps,
   swarm,
-  "tailscale-host": notBuilt("tailscale-host"),
+  "tailscale-host": tailscaleHost,
 };
 
 export function buildStack(config: StackConfig): StackOutputs {

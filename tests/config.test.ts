@@ -86,7 +86,7 @@ const BAD: BadCase[] = [
   { what: "structured value that is not JSON", values: patch({ host: "{not json" }), path: "openclaw:host", says: /not valid structured config/ },
   { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the managers/ },
   { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
-  { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
+  { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"], tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
   // Values that used to pass config and fail later, inside a renderer or at `pulumi up`:
   { what: "extra domain a provider's domain already covers", values: patch({ egress: { extraDomains: ["api.anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /covered by "\.anthropic\.com" \(a model's provider needs it\)/ },
   { what: "extra domain repeating a provider's domain", values: patch({ egress: { extraDomains: [".anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /listed twice \(a model's provider needs it\)/ },
@@ -126,7 +126,7 @@ function tailscaleValid(): Record<string, unknown> {
     topology: "tailscale-host",
     host: { name: "claw", address: "100.64.0.10", hostKey: HOST_KEY },
     admin: { addresses: ["100.64.0.0/10"] },
-    tailscale: { hostname: "openclaw" },
+    tailscale: { hostname: "openclaw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"] },
   };
 }
 

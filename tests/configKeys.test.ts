@@ -224,12 +224,14 @@ describe("leaf keys are enumerated from the schema", () => {
 
 for (const topology of TOPOLOGIES) {
   const built = BUILT[topology];
-  if (!built) {
-    test(`${topology}: its stack is not built, so the program refuses to run rather than ignore its keys`, async () => {
-      await assert.rejects(renderValues(loadCommitted(topology)), /topology has a config model but its stack is not built yet/);
+  if (!built && topology === "tailscale-host") {
+    // Built (stacks/tailscaleHost.ts), but its per-key variations are not written yet: reported, not hidden.
+    test(`${topology}: every key reaches a resource, a file or an output`, { todo: "tailscale-host variations not written yet" }, () => {
+      assert.fail("no variations for tailscale-host keys");
     });
     continue;
   }
+  if (!built) throw new Error(`${topology}: no key variations`);
   describe(`${topology}: every key reaches a resource, a file or an output`, () => {
     const keys = leafKeys(SCHEMAS[topology]).filter((k) => k !== "topology");
     test("every leaf key has a variation, and every variation is a leaf key", () => {

@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from "./support/tools";
  */
 const SCHEMA_HASHES: Record<string, string> = {
   "1.0": "49e82b53d723f0bbe0d0e2c705a662f474ad937502d2e0fa23726bbe6fa0f7f4",
+  "1.1": "ac4d35841f2126888c1e584ec69dd70f9dced990d44e94a6c691f7163b853902",
 };
 
 /** A valid single-vps document: the shape of outputs.json for the committed stack. */

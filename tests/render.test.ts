@@ -57,13 +57,6 @@ describe("npm run render", () => {
     assert.equal(existsSync(run.dir), false);
   });
 
-  test("a topology whose stack is not built yet exits non-zero saying so", () => {
-    const run = runRender(["--stack", "tailscale-host"]);
-    assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /tailscale-host topology .* not built yet/);
-    assert.equal(existsSync(run.dir), false);
-  });
-
   test("bad flags are a usage error", () => {
     const run = runRender(["--stak", "single-vps"]);
     assert.equal(run.status, 2);

@@ -170,10 +170,10 @@ for (const variant of Object.keys(VARIANTS)) {
     });
 
     test("outputs: nodes with roles, trusted node, services, networks, gateway URL", () => {
-      const swarm = run.outputs["swarm"] as { nodes: { name: string; role: string }[]; trustedNode: string; services: string[] };
-      assert.deepEqual(swarm.nodes.map((n) => `${n.name}:${n.role}`), ["nyc:manager", "sfo:manager", "ams:manager", "fra:worker"]);
-      assert.equal(swarm.trustedNode, variant === "failover" ? "sfo" : "nyc");
-      assert.ok(swarm.services.includes("openclaw-primary") && swarm.services.includes("openclaw-egress"));
+      assert.deepEqual(run.outputs["nodeRoles"], { nyc: "manager", sfo: "manager", ams: "manager", fra: "worker" });
+      assert.equal(run.outputs["trustedNode"], variant === "failover" ? "sfo" : "nyc");
+      const services = run.outputs["serviceNames"] as string[];
+      assert.ok(services.includes("openclaw-primary") && services.includes("openclaw-egress"));
       assert.deepEqual(run.outputs["gatewayUrls"], ["https://openclaw.example.com"]);
     });
 

@@ -15,7 +15,7 @@ import { PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
 import { DEFAULT_IMAGES, gatewayImage, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../versions";
 
 /** Keys whose values must arrive as Pulumi secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["providerApiKeys", "channelTokens", "alertWebhookUrl"] as const;
+export const SECRET_KEYS = ["providerApiKeys", "channelTokens", "alertWebhookUrl", "opServiceAccountToken"] as const;
 
 type Path = (string | number)[];
 const issue = (ctx: z.RefinementCtx, path: Path, message: string) => ctx.addIssue({ code: "custom", path, message });
@@ -350,18 +350,53 @@ const swarmSchema = z.strictObject({
   checkExtraDomains(cfg, ctx);
 }).transform(withGatewayImage);
 
+// ---------------------------------------------------------------- tailscale-host (seeds 003/004)
+
+const tailnetGroup = z.string().regex(/^group:[a-z0-9-]+$/, "expected a group such as group:openclaw-admins");
+const tailnetUser = z.string().regex(/^[^\s@",]+@[^\s@",]+$/, "expected a tailnet login such as alice@example.com");
+const tailscaleSchema = z.strictObject({
+  /** The machine name on the tailnet: the gateway is https://<hostname>.<tailnetDomain>:<port>. */
+  hostname: name,
+  tailnetDomain: z.string().regex(/^[a-z0-9-]+\.ts\.net$/, "expected the tailnet's MagicDNS domain such as tail1234.ts.net"),
+  tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/, "expected a Tailscale tag such as tag:openclaw")).min(1).default(["tag:openclaw"]),
+  /** Who may reach the gateway (and SSH): logins or groups defined in `groups`. */
+  admins: z.array(z.union([tailnetUser, tailnetGroup])).min(1, "expected at least one admin: nobody could reach the gateway"),
+  groups: z.record(tailnetGroup, z.array(tailnetUser).min(1)).default({}),
+  /** Lifetime of the single-use auth key: it only has to outlive the first `pulumi up`. */
+  authKeyExpirySeconds: z.number().int().min(300).max(7_776_000).default(3600),
+  /** While migrating (seed 003 §1.5): SSH also from admin.addresses on any interface. Off: UFW admits only tailscale0. */
+  bootstrapSsh: z.boolean().default(false),
+});
+
+const hostGatewaySchema = z.strictObject({
+  tasksMax: z.number().int().min(64).max(32768).default(512),
+  /** Seed 003 appendix B: secrets resolved by `op run` from this 1Password vault instead of files. */
+  onePassword: z.strictObject({ vault: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, "expected a 1Password vault name") }).optional(),
+});
+
 const tailscaleHostSchema = z.strictObject({
   topology: z.literal("tailscale-host"),
   ...common,
   host: hostSchema,
-  tailscale: z.strictObject({
-    hostname: name,
-    tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/, "expected a Tailscale tag such as tag:openclaw")).min(1).default(["tag:openclaw"]),
-  }),
+  tailscale: tailscaleSchema,
+  hostGateway: hostGatewaySchema.prefault({}),
+  opServiceAccountToken: secretString.optional(),
+  backup: backupSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
   checkGatewayImage(cfg, ctx);
   checkInstances(cfg, ctx);
   checkExtraDomains(cfg, ctx);
+  cfg.tailscale.admins.forEach((admin, i) => {
+    if (admin.startsWith("group:") && cfg.tailscale.groups[admin] === undefined) {
+      issue(ctx, ["tailscale", "admins", i], `group ${admin} is not defined in tailscale.groups`);
+    }
+  });
+  if (cfg.hostGateway.onePassword && cfg.opServiceAccountToken === undefined) {
+    issue(ctx, ["opServiceAccountToken"], "required key is missing (hostGateway.onePassword needs the service account token)");
+  }
+  if (!cfg.hostGateway.onePassword && cfg.opServiceAccountToken !== undefined) {
+    issue(ctx, ["opServiceAccountToken"], "set hostGateway.onePassword.vault to use it, or remove it");
+  }
 }).transform(withGatewayImage);
 
 /** One schema per `openclaw:topology` value. */

@@ -35,7 +35,7 @@ function exec(release: string, args: string[], env: NodeJS.ProcessEnv): Promise<
  * (secrets.providers.*.path) are recreated in the temp dir with strong random
  * values, since the deployed paths (/run/secrets/...) do not exist here.
  */
-export async function checkOpenclawConfig(configText: string, release: string): Promise<OracleResult> {
+export async function checkOpenclawConfig(configText: string, release: string, extraEnv: Record<string, string> = {}): Promise<OracleResult> {
   const home = mkdtempSync(join(tmpdir(), "openclaw-oracle-"));
   chmodSync(home, 0o700);
   const stateDir = join(home, ".openclaw");
@@ -54,7 +54,7 @@ export async function checkOpenclawConfig(configText: string, release: string): 
   }
   const configPath = join(stateDir, "openclaw.json");
   writeFileSync(configPath, text, { mode: 0o600 });
-  const env = { PATH: process.env["PATH"], HOME: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: configPath, NO_COLOR: "1" };
+  const env = { PATH: process.env["PATH"], HOME: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: configPath, NO_COLOR: "1", ...extraEnv };
   const [validate, audit] = await Promise.all([exec(release, ["config", "validate", "--json"], env), exec(release, ["security", "audit", "--json"], env)]);
   const validJson = /\{[\s\S]*\}/.exec(validate.stdout)?.[0] ?? "{}";
   const valid = (JSON.parse(validJson) as { valid?: boolean }).valid === true && validate.status === 0;
