@@ -42,7 +42,6 @@ export const HOST_PATHS = {
   soul: "/etc/openclaw/soul",
   sbin: "/usr/local/sbin",
 } as const;
-export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org";
 /** Parent of every instance's socket-proxy listener directory. */
 export const DOCKER_PROXY_SOCKETS = "/run/openclaw-docker-proxy";
 /** The user that runs the socket proxies: in the docker group, which no gateway user ever is. */

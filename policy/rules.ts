@@ -116,7 +116,8 @@ function environment(r: CheckedResource): [string, unknown][] {
 export function commandLineSecretProblems(line: string): string[] {
   const problems: string[] = [];
   if (line === SECRET_PLACEHOLDER) return ["the command line interpolates a secret; pass it on stdin"];
-  const literal = (v: string) => v !== "" && !/^["']?[$/]/.test(v) && !/^["']{2}$/.test(v);
+  // A variable, a path, or a file: reference (tailscale --auth-key=file:PATH) names where the secret is, not the secret.
+  const literal = (v: string) => v !== "" && !/^["']?(?:[$/]|file:)/.test(v) && !/^["']{2}$/.test(v);
   for (const m of line.matchAll(/(?:^|[\s;&|(])(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s;&|)]*)/g)) {
     const [, name = "", value = ""] = m;
     if (looksLikeSecretName(name) && !name.endsWith("_FILE") && literal(value)) problems.push(`${name}= is set to a literal on the command line`);

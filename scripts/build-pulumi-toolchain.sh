@@ -19,7 +19,10 @@ readonly GOROOT_DIR="${CACHE_ROOT}/go/toolchain/go${GO_VERSION}"
 readonly GO="${GOROOT_DIR}/bin/go"
 export GOMODCACHE="${CACHE_ROOT}/go/mod" GOCACHE="${CACHE_ROOT}/go/build" GOPATH="${CACHE_ROOT}/go/path"
 export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -mod=readonly"
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
+# The module proxy the machine's Go is set up with, never a direct VCS fetch: nothing else is reachable.
+bootstrap_go="$(command -v go || command -v /usr/local/go/bin/go /usr/lib/go-1.19/bin/go | head -1 || true)"
+GOPROXY="${GOPROXY:-$([[ -n "${bootstrap_go}" ]] && "${bootstrap_go}" env GOPROXY)}"
+export GOPROXY="${GOPROXY%,direct}"
 export CGO_ENABLED=0
 
 lock_version() { jq -er --arg p "node_modules/$1" '.packages[$p].version' package-lock.json; }
@@ -47,7 +50,7 @@ mkdir -p "$BIN" "$GOMODCACHE" "$GOCACHE"
 install_go() {
   [[ -x "$GO" ]] && return 0
   local bootstrap arch dir
-  bootstrap="$(command -v go || command -v /usr/local/go/bin/go /usr/lib/go-1.19/bin/go | head -1)"
+  bootstrap="${bootstrap_go}"
   [[ -n "$bootstrap" ]] || { echo "build-pulumi-toolchain: no Go to fetch go${GO_VERSION} with (apt-get install golang-1.19-go)" >&2; exit 1; }
   case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) echo "build-pulumi-toolchain: unsupported $(uname -m)" >&2; exit 1 ;; esac
   dir="$(GOFLAGS=-mod=mod "$bootstrap" mod download -json "golang.org/toolchain@v0.0.1-go${GO_VERSION}.linux-${arch}" | jq -er .Dir)"

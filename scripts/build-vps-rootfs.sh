@@ -20,7 +20,8 @@ extract() {
 }
 
 readonly SUITE=bookworm
-readonly MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+MIRROR="$(bash "$(dirname "$0")/debian-mirror.sh")"
+readonly MIRROR
 
 [[ $# -ge 2 ]] || { echo "usage: $0 DIR PACKAGE..." >&2; exit 2; }
 dir="$1"

@@ -4,10 +4,11 @@
  * by Tailscale Serve; UFW admits nothing but tailscale0.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_NPM_REGISTRY, HOST_PATHS, instancePaths, OpenclawHost } from "../components/openclawHost";
+import { HOST_PATHS, instancePaths, OpenclawHost } from "../components/openclawHost";
 import { Operations } from "../components/operations";
 import { Tailscale } from "../components/tailscale";
 import { TailscaleHostConfig } from "../infra/config/schema";
+import { operatorNpmRegistry } from "../infra/npmRegistry";
 import { prepareHost } from "./shared/hosts";
 import { OUTPUTS_CONTRACT_VERSION } from "../contract/outputs";
 import { StackOutputs } from "./shared/outputs";
@@ -47,7 +48,7 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
   const gateways = new OpenclawHost(`${config.host.name}-openclaw`, {
     host,
     version: config.openclawVersion,
-    registry: DEFAULT_NPM_REGISTRY,
+    registry: operatorNpmRegistry(),
     instances,
     origins: urls,
     memoryMb: config.gateway.memoryMb,

@@ -20,7 +20,7 @@ import { PROJECT_ROOT } from "./support/tools";
  */
 const SCHEMA_HASHES: Record<string, string> = {
   "1.0": "49e82b53d723f0bbe0d0e2c705a662f474ad937502d2e0fa23726bbe6fa0f7f4",
-  "1.1": "ac4d35841f2126888c1e584ec69dd70f9dced990d44e94a6c691f7163b853902",
+  "1.1": "d834a5c1ae1c67eec5a30667db33a269d04b5f716ae70821bb18a6ac8d585739",
 };
 
 /** A valid single-vps document: the shape of outputs.json for the committed stack. */
@@ -52,6 +52,12 @@ describe("outputs contract: the schema", () => {
     assert.deepEqual(contractProblems(EXAMPLE), []);
     const tailscale = { ...EXAMPLE, topology: "tailscale-host", dnsRecordIds: [], networkSubnets: {}, tailnetNames: ["gw.tail1234.ts.net"], gatewayUrls: ["https://gw.tail1234.ts.net"] };
     assert.deepEqual(contractProblems(tailscale), []);
+    const swarm = {
+      ...EXAMPLE, topology: "swarm", hostAddresses: { nyc: "10.0.0.10", sfo: "10.0.0.11", ams: "10.0.0.12" },
+      nodeRoles: { nyc: "manager", sfo: "manager", ams: "manager" }, trustedNode: "nyc", standbyNode: "sfo",
+      serviceNames: ["openclaw-primary"], networkIds: { "openclaw-net": "n1" },
+    };
+    assert.deepEqual(contractProblems(swarm), []);
     const bad: [string, Record<string, unknown>, RegExp][] = [
       ["missing key", { ...EXAMPLE, gatewayUrls: undefined }, /must have required property 'gatewayUrls'/],
       ["unknown key", { ...EXAMPLE, hosts: [] }, /must NOT have additional properties/],
@@ -63,6 +69,9 @@ describe("outputs contract: the schema", () => {
       ["tailscale-host without a tailnet name", { ...tailscale, tailnetNames: [] }, /tailnetNames must NOT have fewer than 1 items/],
       ["tailscale-host URL off the tailnet", { ...tailscale, gatewayUrls: ["https://openclaw.example.com"] }, /gatewayUrls\/0 must match pattern/],
       ["swarm on one host", { ...EXAMPLE, topology: "swarm" }, /hostAddresses must NOT have fewer than 2 properties/],
+      ["swarm without its trusted node", { ...swarm, trustedNode: undefined }, /must have required property 'trustedNode'/],
+      ["swarm role that is not one", { ...swarm, nodeRoles: { ...swarm.nodeRoles, ams: "leader" } }, /nodeRoles\/ams must be equal to one of the allowed values/],
+      ["a swarm-only output on single-vps", { ...EXAMPLE, trustedNode: "nyc" }, /trustedNode: boolean schema is false|must NOT be valid|boolean schema is false/],
       ["a contract key turned secret (so left out)", { ...EXAMPLE, tunnelId: undefined }, /must have required property 'tunnelId'/],
     ];
     for (const [what, outputs, expected] of bad) {

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DEFAULT_NPM_REGISTRY, HOST_PATHS, instancePaths, renderReleaseInstallScript } from "../components/openclawHost";
+import { operatorNpmRegistry } from "../infra/npmRegistry";
+import { HOST_PATHS, instancePaths, renderReleaseInstallScript } from "../components/openclawHost";
 import { bootTailnetHost, TailnetHost } from "./support/tailnetHost";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
 import { missingTools } from "./support/tools";
@@ -56,7 +57,7 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 40 * 60_000 }
       // per-namespace: applying them here would change the machine running the tests.
       .filter((r) => r.type === "command:remote:Command" && !r.name.endsWith("-tailscale-up") && !r.name.endsWith("-sysctl-activate"))
       .map((r) => ({ name: r.name, create: String(r.inputs["create"]), stdin: typeof r.inputs["stdin"] === "string" ? r.inputs["stdin"] : "" }));
-    host = await timed("boot", () => bootTailnetHost(1, new URL(DEFAULT_NPM_REGISTRY).host));
+    host = await timed("boot", () => bootTailnetHost(1, new URL(operatorNpmRegistry()).host));
   });
   after(() => {
     host?.stop();
@@ -173,7 +174,7 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 40 * 60_000 }
   });
 
   test("upgrade to a second pinned release and roll back: healthy after each switch; a broken target reverts itself", { todo: GATEWAY_RESTART_BUG }, () => {
-    const install = timed("second release install", () => host.runScript(renderReleaseInstallScript({ registry: DEFAULT_NPM_REGISTRY, version: ROLLBACK_TARGET })));
+    const install = timed("second release install", () => host.runScript(renderReleaseInstallScript({ registry: operatorNpmRegistry(), version: ROLLBACK_TARGET })));
     assert.equal(install.status, 0, install.stderr);
     assert.match(install.stdout, new RegExp(`release ${ROLLBACK_TARGET.replace(/\./g, "\\.")}: changed`));
     const version = () => sh(`${HOST_PATHS.node} ${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs --version`).trim();

@@ -19,7 +19,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirS
 import { join } from "node:path";
 import { parseImageRef } from "../../infra/images";
 import { DEFAULT_IMAGES, NODE24_VERSION, OPENCLAW_VERSION } from "../../infra/versions";
-import { CACHE_ROOT, PROJECT_ROOT, TOOLS_DIR } from "./tools";
+import { CACHE_ROOT, debianMirror, PROJECT_ROOT, TOOLS_DIR } from "./tools";
 import { unmountAllUnder, VpsHost } from "./vps";
 
 /** A registry name no one can resolve: the tags say "private registry", the images only ever arrive by `docker load`. */
@@ -58,7 +58,7 @@ interface Recipe {
 /** How the base image is made (debootstrap → docker import); its hash covers exactly this. */
 const BASE_BUILD = {
   suite: "bookworm",
-  mirror: "http://deb.debian.org/debian",
+  mirror: debianMirror(),
   variant: "minbase",
   packages: ["ca-certificates"],
   importChanges: ['CMD ["/bin/bash"]'],

@@ -9,7 +9,7 @@ import { RenderedResourceJson } from "./render";
 
 export interface Placement { target: string; path: string; mode: string; owner: string; content: string }
 
-const INSTALL_SCRIPT = /^sudo -n bash -c '(set -eu\numask 077\ninstall -d [\s\S]*)'$/;
+const INSTALL_SCRIPT = /^sudo -n bash -c '(set -eu\numask 077\n\[ -d \S+ \] \|\| install -d [\s\S]*)'$/;
 
 /** Commands that run a script but must not write files (activation, apply, packages, directories). */
 const WRITES_A_FILE = /\bcat >|\btee\b|\bcp\b|\bmv\b|>\s*\/(?!dev\/null)/;

@@ -15,7 +15,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, readdirSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./tools";
+import { debianMirror, run } from "./tools";
 
 const CACHE = process.env["OPENCLAW_INFRA_CACHE"] ?? "/var/cache/openclaw-infra";
 /** Bump the suffix when the preparation below changes: a new directory is prepared. */
@@ -37,7 +37,7 @@ export function ensureRootfs(): void {
   if (!existsSync(join(tmp, "usr/sbin/sshd"))) {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(CACHE, "rootfs"), { recursive: true });
-    must("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", tmp, "http://deb.debian.org/debian"]);
+    must("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", tmp, debianMirror()]);
   }
   // The deploy user Pulumi connects as: key-only SSH, passwordless sudo (as the stack expects).
   must("chroot", [tmp, "bash", "-c", [

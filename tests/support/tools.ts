@@ -66,3 +66,10 @@ export function run(file: string, args: string[], options: { input?: string; env
   if (result.error) return { status: 127, stdout: "", stderr: String(result.error) };
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The Debian mirror this machine's apt uses (scripts/debian-mirror.sh), for debootstrap. */
+export function debianMirror(): string {
+  const result = run("bash", [join(PROJECT_ROOT, "scripts/debian-mirror.sh")]);
+  if (result.status !== 0) throw new Error(`scripts/debian-mirror.sh: ${result.stderr.trim()}`);
+  return result.stdout.trim();
+}
