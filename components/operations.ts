@@ -172,7 +172,7 @@ export function renderAuditScript(o: { gateways: string[]; runner?: AuditRunner 
   const audit = runner.kind === "docker" ? `docker exec "$(container_of "\${gw}")" openclaw security audit --json` : `${runner.openclaw} security audit --json`;
   return `${header("OpenClaw security audit of every gateway")}
 readonly GATEWAYS=(${o.gateways.join(" ")})
-${ALERT}${CONTAINER_OF}
+${ALERT}${runner.kind === "docker" ? CONTAINER_OF : ""}
 failed=0
 for gw in "\${GATEWAYS[@]}"; do
   if ! report=$(${audit} 2>/dev/null); then
