@@ -90,7 +90,12 @@ export class Gateway extends pulumi.ComponentResource {
       exposure: args.exposure,
       allowedOrigins: [args.publicRoute.origin],
       gatewayTokenFile: TOKEN_FILE,
-      modelProxy: args.modelProxy && { ...args.modelProxy, apiKeyFile: MODEL_KEY_FILE },
+      // LiteLLM is the one provider the gateway sees; it applies the models' fallbacks itself.
+      models: args.modelProxy && {
+        providers: [{ id: "litellm", baseUrl: args.modelProxy.baseUrl, api: "openai-completions", apiKeyFile: MODEL_KEY_FILE, models: args.modelProxy.models }],
+        primary: `litellm/${args.modelProxy.primary}`,
+        fallbacks: [],
+      },
       egressProxyUrl: args.egressProxyUrl,
       workspace,
       sandboxWorkspaceRoot: this.sandboxRoot,

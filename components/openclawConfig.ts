@@ -2,7 +2,7 @@
  * Renders `openclaw.json` for the pinned OpenClaw release, using only keys
  * that release's strict schema has (checked by `openclaw config validate` in
  * tests/gateway.openclaw.test.ts), and SOUL.md. No secret is ever written
- * here: the gateway token and the LiteLLM key are SecretRefs to files.
+ * here: the gateway token and every model key are SecretRefs to files.
  */
 
 import { SandboxConfig } from "../infra/config/schema";
@@ -21,8 +21,8 @@ export interface OpenclawConfigOptions {
   allowedOrigins: string[];
   /** Absolute path of the file holding the gateway token; absent: OPENCLAW_GATEWAY_TOKEN supplies it (`op run`). */
   gatewayTokenFile?: string;
-  /** The model proxy: LiteLLM's URL, the file holding its key, the model aliases it serves. */
-  modelProxy?: { baseUrl: string; apiKeyFile: string; models: string[]; primary: string };
+  /** Where models come from: LiteLLM in the container topologies, the providers themselves on a host. */
+  models?: ModelRouting;
   /** Egress proxy URL for the gateway's own HTTP clients. */
   egressProxyUrl?: string;
   /** Agent workspace. */
@@ -39,12 +39,29 @@ export const AGENT_TOOL_DENY = ["gateway", "cron", "process", "browser", "nodes"
 /** Tools the gateway's HTTP /tools/invoke refuses (GHSA-943q-mwmv-hhvh). */
 export const HTTP_TOOL_DENY = ["gateway", "cron", "sessions_spawn", "sessions_send", "nodes", "canvas"];
 
+/** One `models.providers.<id>` entry: an OpenAI/Anthropic/Google-compatible endpoint and the file holding its key. */
+export interface ModelProviderEntry {
+  id: string;
+  baseUrl: string;
+  api: "openai-completions" | "anthropic-messages" | "google-generative-ai";
+  apiKeyFile: string;
+  models: string[];
+}
+
+/** The providers the agent may use and its model choice, `<provider id>/<model>` each. */
+export interface ModelRouting {
+  providers: ModelProviderEntry[];
+  primary: string;
+  fallbacks: string[];
+}
+
+const keyProvider = (providerId: string) => `${providerId.replace(/[^a-z0-9]/g, "")}key`;
 const fileSecret = (provider: string) => ({ source: "file", provider, id: "value" });
 
 export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
   const secretProviders: Record<string, unknown> = {};
   if (o.gatewayTokenFile) secretProviders["gatewaytoken"] = { source: "file", path: o.gatewayTokenFile, mode: "singleValue" };
-  if (o.modelProxy) secretProviders["litellmkey"] = { source: "file", path: o.modelProxy.apiKeyFile, mode: "singleValue" };
+  for (const p of o.models?.providers ?? []) secretProviders[keyProvider(p.id)] = { source: "file", path: p.apiKeyFile, mode: "singleValue" };
   if (o.telegram) secretProviders["telegramtoken"] = { source: "file", path: o.telegram.tokenFile, mode: "singleValue" };
 
   const gateway: Record<string, unknown> = {
@@ -80,7 +97,7 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
       defaults: {
         workspace: o.workspace,
         maxConcurrent: o.sandbox.maxConcurrent,
-        ...(o.modelProxy ? { model: { primary: `litellm/${o.modelProxy.primary}` } } : {}),
+        ...(o.models ? { model: { primary: o.models.primary, ...(o.models.fallbacks.length > 0 ? { fallbacks: o.models.fallbacks } : {}) } } : {}),
         sandbox: {
           mode: "all",
           scope: "agent",
@@ -99,16 +116,14 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
       },
     },
   };
-  if (o.modelProxy) {
+  if (o.models) {
     config["models"] = {
-      providers: {
-        litellm: {
-          baseUrl: o.modelProxy.baseUrl,
-          apiKey: fileSecret("litellmkey"),
-          api: "openai-completions",
-          models: o.modelProxy.models.map((id) => ({ id, name: id })),
-        },
-      },
+      providers: Object.fromEntries(o.models.providers.map((p) => [p.id, {
+        baseUrl: p.baseUrl,
+        apiKey: fileSecret(keyProvider(p.id)),
+        api: p.api,
+        models: p.models.map((id) => ({ id, name: id })),
+      }])),
     };
   }
   if (o.egressProxyUrl) config["proxy"] = { proxyUrl: o.egressProxyUrl };

@@ -25,9 +25,9 @@ import { hostFile } from "../infra/files";
 import { asRoot, Host } from "../infra/hosts";
 import { generatedSecret } from "../infra/secrets";
 import { HOST_NODE, HOST_NPM, OPENCLAW_RELEASE_INTEGRITY } from "../infra/versions";
-import { renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import { ModelProviderEntry, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 import { renderSocketProxyPolicy, socketProxyServerSource } from "./socketProxy";
-import { ServiceUnitSpec, SystemdUnit } from "./systemdUnit";
+import { cpuQuota, ServiceUnitSpec, SystemdUnit } from "./systemdUnit";
 
 /** Where everything OpenClaw-owned lives on the host (one source for every path). */
 export const HOST_PATHS = {
@@ -71,8 +71,10 @@ export function instancePaths(name: string) {
     proxyPolicy: `${HOST_PATHS.etc}/${name}/docker-proxy.json`,
     tokenFile: `${HOST_PATHS.credentials}/${name}-gateway-token`,
     opTokenFile: `${HOST_PATHS.credentials}/${name}-op-service-account-token`,
-    /** The credential as the unit sees it (LoadCredential). */
+    /** A credential as the unit sees it (LoadCredential <name>). */
+    credential: (credentialName: string) => `/run/credentials/${user}.service/${credentialName}`,
     tokenCredential: `/run/credentials/${user}.service/gateway-token`,
+    telegramTokenFile: `${HOST_PATHS.credentials}/${name}-telegram-bot-token`,
     soul: `${HOST_PATHS.soul}/${name}.md`,
     /** The instance's socket-proxy listener (the proxy's policy puts it at <DOCKER_PROXY_SOCKETS>/<instance>/docker.sock). */
     dockerSocket: `${DOCKER_PROXY_SOCKETS}/${name}/docker.sock`,
@@ -302,7 +304,11 @@ export function renderOpEnv(o: { instance: string; vault: string }): string {
 export interface GatewayUnitOptions {
   instance: HostInstance;
   memoryMb: number;
+  /** CPUQuota: 2 = two CPUs' worth of time. */
+  cpus: number;
   tasksMax: number;
+  /** Further credentials (name -> root-only file): model provider keys, the Telegram bot token. */
+  credentials: Record<string, string>;
   /** When set, ExecStart is the `op run` wrapper. */
   onePassword?: { opBinary: string };
 }
@@ -327,9 +333,10 @@ export function gatewayUnitSpec(o: GatewayUnitOptions): ServiceUnitSpec {
     },
     workingDirectory: p.home,
     stateDirectory: p.user,
-    loadCredentials: o.onePassword ? { "op-service-account-token": p.opTokenFile } : { "gateway-token": p.tokenFile },
+    loadCredentials: { ...(o.onePassword ? { "op-service-account-token": p.opTokenFile } : { "gateway-token": p.tokenFile }), ...o.credentials },
     bindReadOnlyPaths: [`${p.soul}:${p.workspace}/SOUL.md`],
     memoryMax: `${o.memoryMb}M`,
+    cpuQuota: cpuQuota(o.cpus),
     tasksMax: o.tasksMax,
     after: ["network-online.target", `${p.proxyUnit}.service`],
     wants: ["network-online.target", `${p.proxyUnit}.service`],
@@ -338,7 +345,7 @@ export function gatewayUnitSpec(o: GatewayUnitOptions): ServiceUnitSpec {
 }
 
 /** The instance's socket proxy: the one process that may use docker.sock, on a socket only the instance's group opens. */
-export function dockerProxyUnitSpec(o: { instance: string }): ServiceUnitSpec {
+export function dockerProxyUnitSpec(o: { instance: string; memoryMb: number; cpus: number }): ServiceUnitSpec {
   const p = instancePaths(o.instance);
   return {
     description: `OpenClaw Docker socket proxy for ${o.instance}`,
@@ -350,10 +357,16 @@ export function dockerProxyUnitSpec(o: { instance: string }): ServiceUnitSpec {
     runtimeDirectory: { name: `${DOCKER_PROXY_SOCKETS.slice("/run/".length)}/${o.instance}`, mode: "0750" },
     umask: "0007",
     readWritePaths: ["/run/docker.sock"],
-    memoryMax: "128M",
+    memoryMax: `${o.memoryMb}M`,
+    cpuQuota: cpuQuota(o.cpus),
     tasksMax: 64,
     wantedBy: "multi-user.target",
   };
+}
+
+/** A model provider the gateways call directly, with its key (written root-only, handed to each unit as a credential). */
+export interface HostModelProvider extends Omit<ModelProviderEntry, "apiKeyFile"> {
+  apiKey: pulumi.Input<string>;
 }
 
 export interface OpenclawHostArgs {
@@ -363,8 +376,15 @@ export interface OpenclawHostArgs {
   instances: HostInstance[];
   /** Tailnet origins per instance (`https://<host>.<tailnet>:<port>`), for the Control UI. */
   origins: string[];
+  /** The providers every instance may call and the agent's model choice (`<provider>/<model>`). */
+  models: { providers: HostModelProvider[]; primary: string; fallbacks: string[] };
+  /** Telegram bot per instance name; instances without one have no channel. */
+  telegram: Record<string, { botToken: pulumi.Input<string>; allowFrom: string[] }>;
   memoryMb: number;
+  cpus: number;
   tasksMax: number;
+  /** Limits of each instance's socket proxy unit. */
+  socketProxy: { memoryMb: number; cpus: number };
   sandbox: { memoryMb: number; cpus: number; pidsLimit: number; maxConcurrent: number };
   soul?: string;
   /** Changing this value issues new gateway tokens. */
@@ -395,6 +415,12 @@ export class OpenclawHost extends pulumi.ComponentResource {
     const release = run(`release-${args.version}`, renderReleaseInstallScript({ registry: args.registry, version: args.version }), [runtime]);
     const useRelease = placed("use-release", `${HOST_PATHS.sbin}/openclaw-use-release`, renderUseReleaseScript({ instances: args.instances, healthTimeoutSeconds: 90 }));
     const proxyServer = placed("socket-proxy", HOST_PATHS.socketProxy, socketProxyServerSource(), "0444");
+    // One root-only file per provider key, loaded by every gateway unit as the credential <id>-api-key.
+    const providerKeys = args.models.providers.map((provider) => ({
+      provider,
+      credentialName: `${provider.id}-api-key`,
+      file: hostFile(`${name}-${provider.id}-api-key`, host, { path: `${HOST_PATHS.credentials}/${provider.id}-api-key`, content: provider.apiKey, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }),
+    }));
 
     this.tokens = {};
     this.configs = {};
@@ -403,15 +429,27 @@ export class OpenclawHost extends pulumi.ComponentResource {
     const unitsReady: pulumi.Resource[] = [];
     args.instances.forEach((instance, index) => {
       const p = instancePaths(instance.name);
-      const files: pulumi.Resource[] = [];
+      const files: pulumi.Resource[] = providerKeys.map((k) => k.file);
+      const credentials: Record<string, string> = Object.fromEntries(providerKeys.map((k) => [k.credentialName, `${HOST_PATHS.credentials}/${k.credentialName}`]));
+      const telegram = args.telegram[instance.name];
+      if (telegram) {
+        credentials["telegram-bot-token"] = p.telegramTokenFile;
+        files.push(hostFile(`${name}-${instance.name}-telegram-token`, host, { path: p.telegramTokenFile, content: telegram.botToken, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
+      }
       this.configs[instance.name] = renderOpenclawConfig({
         port: instance.port,
         exposure: { kind: "tailscale-serve" },
         allowedOrigins: [args.origins[index]!],
         gatewayTokenFile: args.onePassword ? undefined : p.tokenCredential,
+        models: {
+          providers: providerKeys.map(({ provider: { apiKey: _key, ...entry }, credentialName }) => ({ ...entry, apiKeyFile: p.credential(credentialName) })),
+          primary: args.models.primary,
+          fallbacks: args.models.fallbacks,
+        },
         workspace: p.workspace,
         sandboxWorkspaceRoot: p.sandboxes,
         sandbox: args.sandbox,
+        telegram: telegram && { tokenFile: p.credential("telegram-bot-token"), allowFrom: telegram.allowFrom },
       });
       files.push(hostFile(`${name}-${instance.name}-config`, host, { path: p.config, content: this.configs[instance.name]!, mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
       this.souls[instance.name] = renderSoul(args.soul);
@@ -434,9 +472,9 @@ export class OpenclawHost extends pulumi.ComponentResource {
         this.tokens[instance.name] = token;
         files.push(hostFile(`${name}-${instance.name}-token`, host, { path: p.tokenFile, content: token, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
       }
-      const proxyUnit = new SystemdUnit(`${name}-${instance.name}-docker-proxy`, { host, unitName: p.proxyUnit, service: dockerProxyUnitSpec({ instance: instance.name }) },
+      const proxyUnit = new SystemdUnit(`${name}-${instance.name}-docker-proxy`, { host, unitName: p.proxyUnit, service: dockerProxyUnitSpec({ instance: instance.name, ...args.socketProxy }) },
         { parent: this, dependsOn: [...files, proxyServer, runtime] });
-      unitsReady.push(new SystemdUnit(`${name}-${instance.name}-gateway`, { host, unitName: p.unit, service: gatewayUnitSpec({ instance, memoryMb: args.memoryMb, tasksMax: args.tasksMax, onePassword: args.onePassword }) },
+      unitsReady.push(new SystemdUnit(`${name}-${instance.name}-gateway`, { host, unitName: p.unit, service: gatewayUnitSpec({ instance, memoryMb: args.memoryMb, cpus: args.cpus, tasksMax: args.tasksMax, credentials, onePassword: args.onePassword }) },
         { parent: this, dependsOn: [...files, proxyUnit, release] }));
       this.units.push(p.unit);
     });

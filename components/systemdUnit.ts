@@ -103,6 +103,8 @@ export interface ServiceUnitSpec {
   /** IP addresses the unit may reach beyond localhost (e.g. a backup target). */
   ipAddressAllow?: string[];
   memoryMax?: string;
+  /** CPUQuota, e.g. "50%" (see cpuQuota()). */
+  cpuQuota?: string;
   tasksMax?: number;
   restart?: "on-failure" | "no";
   after?: string[];
@@ -117,8 +119,20 @@ export interface TimerSpec {
   randomizedDelaySec?: number;
 }
 
+/** A CPU limit in CPUs as systemd's CPUQuota: 0.25 -> "25%", 2 -> "200%". */
+export function cpuQuota(cpus: number): string {
+  return `${Math.round(cpus * 100)}%`;
+}
+
+/** Settings systemd parses without specifier expansion, whose values end in a literal "%" ("%%" would be refused). */
+const LITERAL_PERCENT_KEYS = new Set(["Service.CPUQuota"]);
+
 function checkValue(where: string, value: string): void {
   if (/[\n\r\0]/.test(value)) throw new Error(`systemd unit: ${where} contains a line break or NUL`);
+  if (LITERAL_PERCENT_KEYS.has(where)) {
+    if (!/^\d+%$/.test(value)) throw new Error(`systemd unit: ${where} expects a percentage such as 50%, got ${value}`);
+    return;
+  }
   if (/%(?!%)/.test(value.replace(/%%/g, ""))) throw new Error(`systemd unit: ${where} contains an unescaped % specifier`);
 }
 
@@ -161,6 +175,7 @@ export function renderServiceUnit(spec: ServiceUnitSpec): string {
   service.push(...(spec.umask ? profile.map(([k, v]): [string, string] => [k, k === "UMask" ? spec.umask! : v]) : profile));
   if (spec.ipAddressAllow?.length) service.push(["IPAddressAllow", spec.ipAddressAllow.join(" ")]);
   if (spec.memoryMax) service.push(["MemoryMax", spec.memoryMax]);
+  if (spec.cpuQuota) service.push(["CPUQuota", spec.cpuQuota]);
   if (spec.tasksMax) service.push(["TasksMax", String(spec.tasksMax)]);
 
   const sections: [string, [string, string][]][] = [["Unit", unit], ["Service", service]];

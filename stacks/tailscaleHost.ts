@@ -8,7 +8,9 @@ import { HOST_PATHS, instancePaths, OpenclawHost } from "../components/openclawH
 import { Operations } from "../components/operations";
 import { Tailscale } from "../components/tailscale";
 import { TailscaleHostConfig } from "../infra/config/schema";
+import { checkCapacity } from "../infra/capacity";
 import { operatorNpmRegistry } from "../infra/npmRegistry";
+import { ProviderName, PROVIDERS } from "../infra/providers";
 import { prepareHost } from "./shared/hosts";
 import { OUTPUTS_CONTRACT_VERSION } from "../contract/outputs";
 import { StackOutputs } from "./shared/outputs";
@@ -23,6 +25,19 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
   const fqdn = `${config.tailscale.hostname}.${config.tailscale.tailnetDomain}`;
   const urls = instances.map((i) => `https://${fqdn}:${i.port}`);
   const onePassword = config.hostGateway.onePassword;
+  const modelId = (m: { provider: ProviderName; model: string }) => `${m.provider}/${m.model}`;
+  const providers = [...new Set(config.models.map((m) => m.provider))].map((provider) => ({
+    id: provider,
+    ...PROVIDERS[provider].direct!,
+    models: config.models.filter((m) => m.provider === provider).map((m) => m.model),
+    apiKey: config.providerApiKeys[provider]!,
+  }));
+  // Every gateway and socket-proxy unit at its MemoryMax, plus each instance's worst case of sandboxes, must fit the host.
+  checkCapacity({
+    host: config.host.name, memoryKey: "openclaw:host.memoryMb", hostMemoryMb: config.host.memoryMb, reserveMb: config.capacity.hostReserveMb,
+    containers: instances.flatMap((i) => [{ name: i.paths.unit, memoryMb: config.gateway.memoryMb }, { name: i.paths.proxyUnit, memoryMb: config.socketProxy.memoryMb }]),
+    sandboxes: { instances: instances.length, maxConcurrent: config.gateway.sandbox.maxConcurrent, memoryMb: config.gateway.sandbox.memoryMb },
+  });
 
   // 2. The host and its baseline: UFW admits only tailscale0 (and, while bootstrapping, SSH from the admins).
   const host = prepareHost(config.host, {
@@ -51,8 +66,14 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     registry: operatorNpmRegistry(),
     instances,
     origins: urls,
+    models: { providers, primary: modelId(config.models[0]!), fallbacks: config.models.slice(1).map(modelId) },
+    telegram: Object.fromEntries(Object.entries(config.channelTokens).map(([instance, botToken]) => [instance, {
+      botToken, allowFrom: config.gateway.instances.find((i) => i.name === instance)?.telegram?.allowFrom ?? [],
+    }])),
     memoryMb: config.gateway.memoryMb,
+    cpus: config.gateway.cpus,
     tasksMax: config.hostGateway.tasksMax,
+    socketProxy: config.socketProxy,
     sandbox: config.gateway.sandbox,
     soul: config.gateway.soul,
     tokenRotation: config.rotation.gatewayToken,

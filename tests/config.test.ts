@@ -87,6 +87,14 @@ const BAD: BadCase[] = [
   { what: "swarm trusted node not in nodes", values: { ...swarmValid(), trustedNode: "tokyo" }, path: "openclaw:trustedNode", says: /expected one of the managers/ },
   { what: "swarm standby equals trusted", values: { ...swarmValid(), standbyNode: "nyc" }, path: "openclaw:standbyNode", says: /other than trustedNode/ },
   { what: "tailscale tag without prefix", values: { ...tailscaleValid(), tailscale: { hostname: "claw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"], tags: ["openclaw"] } }, path: "openclaw:tailscale.tags[0]", says: /Tailscale tag/ },
+  { what: "tailscale-host: a model whose provider has no key", values: { ...tailscaleValid(), models: [{ provider: "anthropic", model: "claude-opus-4-6" }, { provider: "openai", model: "gpt-5" }] }, path: "openclaw:providerApiKeys.openai", says: /required key is missing \(model openai\/gpt-5 uses provider openai\)/ },
+  { what: "tailscale-host: a provider key no model uses", values: { ...tailscaleValid(), providerApiKeys: { anthropic: "k", openai: "k" } }, path: "openclaw:providerApiKeys.openai", says: /no model in openclaw:models uses this provider/ },
+  { what: "tailscale-host: an embeddings-only provider as the agent's model", values: { ...tailscaleValid(), models: [{ provider: "voyage", model: "voyage-3" }] }, path: "openclaw:models[0].provider", says: /expected one of "anthropic", "openai", "groq", "gemini", "xai", got string "voyage"/ },
+  { what: "tailscale-host: the same model twice", values: { ...tailscaleValid(), models: [{ provider: "anthropic", model: "m" }, { provider: "anthropic", model: "m" }] }, path: "openclaw:models[1]", says: /duplicate model anthropic\/m/ },
+  { what: "tailscale-host: no model", values: { ...tailscaleValid(), models: [] }, path: "openclaw:models", says: /expected at least one model/ },
+  { what: "tailscale-host: egress keys belong to the Docker topologies", values: { ...tailscaleValid(), egress: { extraDomains: [".example.org"] } }, path: "openclaw:egress", says: /not used by the tailscale-host topology/ },
+  { what: "tailscale-host: LiteLLM's key rotation does not exist here", values: { ...tailscaleValid(), rotation: { litellmMasterKey: "2" } }, path: "openclaw:rotation.litellmMasterKey", says: /unknown key/ },
+  { what: "tailscale-host: units and sandboxes that do not fit the host's RAM", values: { ...tailscaleValid(), host: { name: "claw", address: "100.64.0.10", hostKey: HOST_KEY, memoryMb: 4096 } }, path: "openclaw:host.memoryMb", says: /needs 5760 MiB but has 3072 MiB .*openclaw-primary 4096 \+ openclaw-docker-proxy-primary 128/ },
   // Values that used to pass config and fail later, inside a renderer or at `pulumi up`:
   { what: "extra domain a provider's domain already covers", values: patch({ egress: { extraDomains: ["api.anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /covered by "\.anthropic\.com" \(a model's provider needs it\)/ },
   { what: "extra domain repeating a provider's domain", values: patch({ egress: { extraDomains: [".anthropic.com"] } }), path: "openclaw:egress.extraDomains[0]", says: /listed twice \(a model's provider needs it\)/ },
@@ -127,6 +135,8 @@ function tailscaleValid(): Record<string, unknown> {
     host: { name: "claw", address: "100.64.0.10", hostKey: HOST_KEY },
     admin: { addresses: ["100.64.0.0/10"] },
     tailscale: { hostname: "openclaw", tailnetDomain: "tail1234.ts.net", admins: ["alice@example.com"] },
+    models: [{ provider: "anthropic", model: "claude-opus-4-6" }],
+    providerApiKeys: { anthropic: "sk-ant-test" },
   };
 }
 

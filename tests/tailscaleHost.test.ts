@@ -230,19 +230,22 @@ describe("the rendered tailscale-host stack", () => {
   test("op run: the wrapper drops the service account token before the gateway starts; the unit holds no secret", () => {
     const wrapper = renderOpRunWrapper({ instance: "alpha", opBinary: "/usr/bin/op" });
     assert.match(wrapper, /op run --env-file=\/etc\/openclaw\/alpha\/op\.env -- \\\n\s+env -u OP_SERVICE_ACCOUNT_TOKEN /);
-    const unit = renderServiceUnit(gatewayUnitSpec({ instance: { name: "alpha", port: 18789 }, memoryMb: 2048, tasksMax: 512, onePassword: { opBinary: "/usr/bin/op" } }));
+    const unit = renderServiceUnit(gatewayUnitSpec({ instance: { name: "alpha", port: 18789 }, memoryMb: 2048, cpus: 2, tasksMax: 512, credentials: {}, onePassword: { opBinary: "/usr/bin/op" } }));
     assert.match(unit, /^LoadCredential=op-service-account-token:\/etc\/openclaw\/credentials\/alpha-op-service-account-token$/m);
     assert.doesNotMatch(unit, /EnvironmentFile|OP_SERVICE_ACCOUNT_TOKEN=/);
   });
 
   test("known secrets appear nowhere in the render (resources, files, outputs)", () => {
     const secrets = { opServiceAccountToken: "ops_KnownPlaintext-7c1d9e0f2a3b4c5d6e7f", alertWebhookUrl: "https://hooks.example.com/KnownPlaintext-b2c3d4e5" };
-    const config = tailscaleHostConfig({ instances: ["alpha"], onePasswordVault: "V", overrides: secrets });
+    const keyed = { providerApiKeys: { anthropic: "sk-ant-KnownPlaintext-0a1b2c3d" }, channelTokens: { alpha: "7001:KnownPlaintext-telegram-4e5f" } };
+    const config = tailscaleHostConfig({ instances: ["alpha"], onePasswordVault: "V", overrides: { ...secrets, ...keyed } });
     const r = runRender(["--stack", "tailscale-host", "--config", writeStackFile(config)]);
     assert.equal(r.status, 0, r.stderr);
     const everything = [JSON.stringify(r.resources), JSON.stringify(r.outputs), r.stdout, ...r.files.map((f) => readFileSync(join(r.dir, f.file), "utf8"))].join("\n");
-    for (const value of Object.values(secrets)) assert.equal(everything.includes(value), false, `${value} leaked`);
-    assert.ok(r.files.some((f) => f.path.endsWith("alpha-op-service-account-token")), "the token file is placed (as a secret)");
+    for (const value of [...Object.values(secrets), keyed.providerApiKeys.anthropic, keyed.channelTokens.alpha]) assert.equal(everything.includes(value), false, `${value} leaked`);
+    for (const placed of ["alpha-op-service-account-token", "credentials/anthropic-api-key", "alpha-telegram-bot-token"]) {
+      assert.ok(r.files.some((f) => f.path.endsWith(placed)), `${placed} is placed (as a secret)`);
+    }
   });
 });
 
@@ -254,7 +257,10 @@ describe("tailscale-host config refusals name the key", () => {
   const problems = (raw: Record<string, string>, secret: string[] = []) => {
     try { parseStackConfig(raw, new Set(secret)); return []; } catch (e) { assert.ok(e instanceof ConfigError); return (e as ConfigError).problems; }
   };
-  test("the committed file is valid", () => assert.deepEqual(problems(base()), []));
+  test("the committed file is valid once its markers are secrets", () => assert.deepEqual(problems(base(), ["openclaw:providerApiKeys"]), []));
+  test("a plaintext provider key is refused by key", () => {
+    assert.match(problems(base()).join("\n"), /openclaw:providerApiKeys: must be a secret, but is stored in plaintext/);
+  });
   test("an admin group that is not defined", () => {
     const raw = base();
     raw["openclaw:tailscale"] = JSON.stringify({ ...JSON.parse(raw["openclaw:tailscale"]!), admins: ["group:nobody"] });

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
 import { imagePinProblem, parseImageRef } from "../images";
 import { quorumProblem } from "../quorum";
-import { PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
+import { CHAT_PROVIDER_NAMES, PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
 import { DEFAULT_IMAGES, gatewayImage, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../versions";
 
 /** Keys whose values must arrive as Pulumi secrets (`pulumi config set --secret`). */
@@ -199,7 +199,7 @@ function checkGatewayImage(cfg: CommonValues, ctx: z.RefinementCtx): void {
 }
 
 /** Gateway instance names are unique, and each channel token belongs to one. */
-function checkInstances(cfg: CommonValues, ctx: z.RefinementCtx): void {
+function checkInstances(cfg: Pick<CommonValues, "gateway" | "channelTokens">, ctx: z.RefinementCtx): void {
   const names = cfg.gateway.instances.map((i) => i.name);
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) issue(ctx, ["gateway", "instances", i, "name"], `duplicate instance name "${n}"`);
@@ -374,18 +374,42 @@ const hostGatewaySchema = z.strictObject({
   onePassword: z.strictObject({ vault: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, "expected a 1Password vault name") }).optional(),
 });
 
+/** A model the host gateway calls directly (no LiteLLM on this topology): the provider's own API. */
+const hostModelSchema = z.strictObject({
+  /** Chat providers only: voyage (embeddings) is LiteLLM's, not an agent's. */
+  provider: z.enum(CHAT_PROVIDER_NAMES as [ProviderName, ...ProviderName[]]),
+  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected the provider's model id such as claude-opus-4-6"),
+});
+
+/** Every model's provider has a key, no key goes unused, and no model is listed twice. */
+function checkHostModels(cfg: { models: { provider: ProviderName; model: string }[]; providerApiKeys: Partial<Record<ProviderName, unknown>> }, ctx: z.RefinementCtx): void {
+  const ids = cfg.models.map((m) => `${m.provider}/${m.model}`);
+  cfg.models.forEach((m, i) => {
+    if (ids.indexOf(ids[i]!) !== i) issue(ctx, ["models", i], `duplicate model ${ids[i]}`);
+    if (cfg.providerApiKeys[m.provider] === undefined) issue(ctx, ["providerApiKeys", m.provider], `required key is missing (model ${ids[i]} uses provider ${m.provider})`);
+  });
+  for (const provider of Object.keys(cfg.providerApiKeys)) {
+    if (!cfg.models.some((m) => m.provider === provider)) issue(ctx, ["providerApiKeys", provider], "no model in openclaw:models uses this provider: remove it");
+  }
+}
+
+// No containers, LiteLLM or Squid on this topology: their keys (images, egress, rotation.litellmMasterKey) are not offered.
+const { images: _images, egress: _egress, ...hostCommon } = common;
 const tailscaleHostSchema = z.strictObject({
   topology: z.literal("tailscale-host"),
-  ...common,
+  ...hostCommon,
+  rotation: rotationSchema.omit({ litellmMasterKey: true }).prefault({}),
   host: hostSchema,
   tailscale: tailscaleSchema,
   hostGateway: hostGatewaySchema.prefault({}),
+  /** The agent's models, called directly: the first is the primary, the rest its fallbacks in order. */
+  models: z.array(hostModelSchema).min(1, "expected at least one model: the first is the agent's primary, the rest its fallbacks"),
+  providerApiKeys: providerKeys,
   opServiceAccountToken: secretString.optional(),
   backup: backupSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
-  checkGatewayImage(cfg, ctx);
   checkInstances(cfg, ctx);
-  checkExtraDomains(cfg, ctx);
+  checkHostModels(cfg, ctx);
   cfg.tailscale.admins.forEach((admin, i) => {
     if (admin.startsWith("group:") && cfg.tailscale.groups[admin] === undefined) {
       issue(ctx, ["tailscale", "admins", i], `group ${admin} is not defined in tailscale.groups`);
@@ -397,7 +421,7 @@ const tailscaleHostSchema = z.strictObject({
   if (!cfg.hostGateway.onePassword && cfg.opServiceAccountToken !== undefined) {
     issue(ctx, ["opServiceAccountToken"], "set hostGateway.onePassword.vault to use it, or remove it");
   }
-}).transform(withGatewayImage);
+});
 
 /** One schema per `openclaw:topology` value. */
 export const SCHEMAS = {

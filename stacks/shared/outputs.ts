@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OUTPUTS_CONTRACT_VERSION } from "../../contract/outputs";
 import { Gateway } from "../../components/gateway";
-import { StackConfig, Topology } from "../../infra/config/schema";
+import { SingleVpsConfig, SwarmConfig, Topology } from "../../infra/config/schema";
 import { Host } from "../../infra/hosts";
 
 export interface StackOutputs {
@@ -34,7 +34,7 @@ export interface StackOutputs {
 }
 
 export interface OutputParts {
-  config: StackConfig;
+  config: SingleVpsConfig | SwarmConfig;
   hosts: Host[];
   /** Every gateway instance, in instance order (a Gateway container, or a gateway on the host). */
   gateways: Pick<Gateway, "publicRoute" | "token">[];

@@ -30,6 +30,8 @@ export interface RenderRun {
   stderr: string;
   dir: string;
   seconds: number;
+  /** CPU time (user + system) of the render's process tree: unlike wall time, barely moved by other load. */
+  cpuSeconds: number;
   resources: RenderedResourceJson[];
   files: FileEntry[];
   outputs: Record<string, unknown>;
@@ -42,8 +44,13 @@ export function runRender(args: string[], outDir?: string): RenderRun {
   const dir = outDir ?? join(mkdtempSync(join(tmpdir(), "render-")), "out");
   const started = Date.now();
   const tsx = join(PROJECT_ROOT, "node_modules/.bin/tsx");
-  const result = spawnSync(tsx, [join(PROJECT_ROOT, "render/cli.ts"), ...args, "--out", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
+  // bash's `time` writes the render's CPU time (user, system) to TIMEFILE; the render keeps its own stdout and stderr.
+  const timeFile = join(mkdtempSync(join(tmpdir(), "render-time-")), "cpu");
+  const timed = 'TIMEFORMAT="%3U %3S"; { time "$@" 2>&4; } 4>&2 2>"$TIMEFILE"';
+  const result = spawnSync("bash", ["-c", timed, "render", tsx, join(PROJECT_ROOT, "render/cli.ts"), ...args, "--out", dir],
+    { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, TIMEFILE: timeFile } });
   const seconds = (Date.now() - started) / 1000;
+  const cpuSeconds = readFileSync(timeFile, "utf8").trim().split(/\s+/).map(Number).reduce((a, b) => a + b, 0);
   const read = <T>(name: string, fallback: T): T => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), "utf8")) as T : fallback);
   const files = read<FileEntry[]>("files.json", []);
   const filesEnding = (suffix: string) => files.filter((f) => f.path.endsWith(suffix));
@@ -53,6 +60,7 @@ export function runRender(args: string[], outDir?: string): RenderRun {
     stderr: result.stderr,
     dir,
     seconds,
+    cpuSeconds,
     resources: read("resources.json", []),
     files,
     outputs: read("outputs.json", {}),
