@@ -15,6 +15,11 @@ import { LOG_OPTIONS } from "../infra/workload";
 
 export const BASELINE_PACKAGES = ["ufw", "fail2ban", "unattended-upgrades", "apt-listchanges", "restic", "docker.io", "jq"];
 
+/** Installs the Debian packages that are missing (only then touching apt); prints what it did, so a re-run reads "unchanged". */
+export function renderPackagesScript(packages: readonly string[]): string {
+  return `set -eu; export DEBIAN_FRONTEND=noninteractive; missing=""; for p in ${packages.join(" ")}; do dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done; if [ -n "$missing" ]; then apt-get update -qq; apt-get install -y -qq $missing; echo "installed:$missing"; else echo "packages unchanged"; fi`;
+}
+
 export interface SshdOptions {
   port: number;
   allowUsers: string[];
@@ -144,7 +149,7 @@ export class HostBaseline extends pulumi.ComponentResource {
     super("openclaw:infra:HostBaseline", name, {}, opts);
     const packages = new command.remote.Command(`${name}-packages`, {
       connection: args.host.connection,
-      create: asRoot(`set -eu; export DEBIAN_FRONTEND=noninteractive; missing=""; for p in ${BASELINE_PACKAGES.join(" ")}; do dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done; if [ -n "$missing" ]; then apt-get update -qq; apt-get install -y -qq $missing; echo "installed:$missing"; else echo "packages unchanged"; fi`),
+      create: asRoot(renderPackagesScript(BASELINE_PACKAGES)),
       triggers: [BASELINE_PACKAGES.join(" ")],
     }, { parent: this });
 

@@ -285,14 +285,19 @@ if (( changed )); then echo "instances: changed"; else echo "instances: unchange
  * the environment of the gateway only, and drops the service account token
  * before the gateway starts, so a compromised gateway cannot read the vault.
  */
-export function renderOpRunWrapper(o: { instance: string; opBinary: string }): string {
+/** What `op run` must reach through the egress proxy: 1Password's service. */
+export const ONE_PASSWORD_DOMAINS = [".1password.com"] as const;
+
+export function renderOpRunWrapper(o: { instance: string; opBinary: string; proxyUrl: string }): string {
   const p = instancePaths(o.instance);
   return `${header(`start gateway ${o.instance} with secrets resolved by 1Password op run`)}
 token_file="\${CREDENTIALS_DIRECTORY:?run from the unit: needs LoadCredential}/op-service-account-token"
 OP_SERVICE_ACCOUNT_TOKEN=$(<"\${token_file}")
 export OP_SERVICE_ACCOUNT_TOKEN
+# The unit reaches only localhost: op goes out through the loopback allowlist proxy.
+export HTTPS_PROXY="${o.proxyUrl}"
 exec ${o.opBinary} run --env-file=${p.opEnv} -- \\
-  env -u OP_SERVICE_ACCOUNT_TOKEN "${HOST_PATHS.node}" "${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs" gateway run
+  env -u OP_SERVICE_ACCOUNT_TOKEN -u HTTPS_PROXY "${HOST_PATHS.node}" "${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs" gateway run
 `;
 }
 
@@ -380,6 +385,8 @@ export interface OpenclawHostArgs {
   models: { providers: HostModelProvider[]; primary: string; fallbacks: string[] };
   /** Telegram bot per instance name; instances without one have no channel. */
   telegram: Record<string, { botToken: pulumi.Input<string>; allowFrom: string[] }>;
+  /** The loopback egress proxy: the units' only way out (HostEgressProxy.url). */
+  egressProxyUrl: string;
   memoryMb: number;
   cpus: number;
   tasksMax: number;
@@ -446,6 +453,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
           primary: args.models.primary,
           fallbacks: args.models.fallbacks,
         },
+        egressProxyUrl: args.egressProxyUrl,
         workspace: p.workspace,
         sandboxWorkspaceRoot: p.sandboxes,
         sandbox: args.sandbox,
@@ -466,7 +474,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
       if (args.onePassword) {
         files.push(hostFile(`${name}-${instance.name}-op-env`, host, { path: p.opEnv, content: renderOpEnv({ instance: instance.name, vault: args.onePassword.vault }), mode: "0600", owner: `${p.user}:${p.user}`, secret: false }, { parent: this, dependsOn: [setup] }));
         files.push(hostFile(`${name}-${instance.name}-op-token`, host, { path: p.opTokenFile, content: args.onePassword.serviceAccountToken, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }));
-        files.push(placed(`${instance.name}-op-run`, p.opRunWrapper, renderOpRunWrapper({ instance: instance.name, opBinary: args.onePassword.opBinary })));
+        files.push(placed(`${instance.name}-op-run`, p.opRunWrapper, renderOpRunWrapper({ instance: instance.name, opBinary: args.onePassword.opBinary, proxyUrl: args.egressProxyUrl })));
       } else {
         const token = generatedSecret(`${name}-${instance.name}-token`, args.tokenRotation, this);
         this.tokens[instance.name] = token;

@@ -4,10 +4,11 @@
  * by Tailscale Serve; UFW admits nothing but tailscale0.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_PATHS, instancePaths, OpenclawHost } from "../components/openclawHost";
+import { HostEgressProxy } from "../components/hostEgressProxy";
+import { HOST_PATHS, instancePaths, ONE_PASSWORD_DOMAINS, OpenclawHost } from "../components/openclawHost";
 import { Operations } from "../components/operations";
 import { Tailscale } from "../components/tailscale";
-import { TailscaleHostConfig } from "../infra/config/schema";
+import { requiredDomains, TailscaleHostConfig } from "../infra/config/schema";
 import { checkCapacity } from "../infra/capacity";
 import { operatorNpmRegistry } from "../infra/npmRegistry";
 import { ProviderName, PROVIDERS } from "../infra/providers";
@@ -49,7 +50,7 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     swarm: false,
   });
 
-  // 3. The workloads: the tailnet (policy, key, join, serve) and the gateways on the host.
+  // 3. The workloads: the tailnet (policy, key, join, serve), the loopback egress allowlist, the gateways on the host.
   new Tailscale(`${config.host.name}-tailscale`, {
     host,
     hostname: config.tailscale.hostname,
@@ -59,6 +60,10 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     ports,
     sshPort: config.host.sshPort,
     authKeyExpirySeconds: config.tailscale.authKeyExpirySeconds,
+  }, { dependsOn: host.ready });
+  const egress = new HostEgressProxy(`${config.host.name}-egress`, {
+    host,
+    allowDomains: [...requiredDomains(config.models, config.channelTokens), ...(onePassword ? ONE_PASSWORD_DOMAINS : []), ...config.egress.extraDomains],
   }, { dependsOn: host.ready });
   const gateways = new OpenclawHost(`${config.host.name}-openclaw`, {
     host,
@@ -74,13 +79,14 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     cpus: config.gateway.cpus,
     tasksMax: config.hostGateway.tasksMax,
     socketProxy: config.socketProxy,
+    egressProxyUrl: egress.url,
     sandbox: config.gateway.sandbox,
     soul: config.gateway.soul,
     tokenRotation: config.rotation.gatewayToken,
     onePassword: onePassword && config.opServiceAccountToken
       ? { vault: onePassword.vault, serviceAccountToken: config.opServiceAccountToken, opBinary: OP_BINARY }
       : undefined,
-  }, { dependsOn: host.ready });
+  }, { dependsOn: [...host.ready, egress.ready] });
 
   // 4. Operations (seed 004 §6-7): the shared component, with host-install checks and schedules.
   new Operations(`${config.host.name}-ops`, {

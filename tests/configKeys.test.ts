@@ -207,9 +207,9 @@ function swarmBase(): Values {
   };
 }
 
-/** Keys tailscale-host shares with the Docker topologies (it has no images, egress or LiteLLM). */
+/** Keys tailscale-host shares with the Docker topologies (no images, LiteLLM or container limits for Squid). */
 const HOST_SHARED = Object.fromEntries(Object.entries(SHARED).filter(([k]) =>
-  !/^(images|egress|litellm|providerApiKeys)\.|^rotation\.litellmMasterKey$/.test(k)));
+  !/^(images|litellm|providerApiKeys)\.|^egress\.(memoryMb|cpus)$|^rotation\.litellmMasterKey$/.test(k)));
 const onePassword = (v: Values) => { v["hostGateway"] = { onePassword: { vault: "Ops" } }; v["opServiceAccountToken"] = "ops_test-token"; };
 
 const TAILSCALE_HOST: Record<string, Variation> = {

@@ -112,7 +112,8 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
     test("the squid.conf admits exactly the internal subnet and the configured domains", () => {
       const squid = run.fileContent("/etc/squid/squid.conf");
       assert.match(squid, /^acl localnet src 172\.30\.10\.0\/24$/m);
-      assert.match(squid, /^acl allowlist dstdomain -n \.anthropic\.com \.voyageai\.com$/m);
+      // The model's provider, extraDomains, and Telegram's Bot API because the instance has a bot token.
+      assert.match(squid, /^acl allowlist dstdomain -n \.anthropic\.com \.voyageai\.com api\.telegram\.org$/m);
     });
 
     test("each gateway trusts exactly the proxy network and has its own volume, token and dirs", () => {
@@ -130,6 +131,14 @@ for (const [variant, config] of Object.entries(VARIANTS)) {
     });
   });
 }
+
+describe("egress follows the channels", () => {
+  test("without a bot token, Telegram's API is not on the allowlist", () => {
+    const run = runRender(["--stack", "nochannel", "--config", writeStackFile(singleVpsConfig({ channelTokens: undefined }))]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.fileContent("/etc/squid/squid.conf"), /^acl allowlist dstdomain -n \.anthropic\.com \.voyageai\.com$/m);
+  });
+});
 
 describe("growth", () => {
   test("each partitioned gateway adds the same number of resources", () => {

@@ -155,6 +155,42 @@ describe("the rendered tailscale-host stack", () => {
     assert.doesNotMatch(String(up["create"]), /mock-.*tailnet-key/);
   });
 
+  test("models, keys and channels: the gateway calls its providers through the loopback allowlist proxy, keys only as credentials", () => {
+    const r = runRender(["--stack", "tailscale-host", "--config", writeStackFile(tailscaleHostConfig({
+      instances: ["alpha", "beta"], onePasswordVault: "V",
+      overrides: { channelTokens: { alpha: "7001:t" }, gateway: { instances: [{ name: "alpha", telegram: { allowFrom: ["42"] } }, { name: "beta" }] }, egress: { extraDomains: [".voyageai.com"] } },
+    }))]);
+    assert.equal(r.status, 0, r.stderr);
+    const squid = r.fileContent("/etc/squid/squid.conf");
+    assert.match(squid, /^http_port 127\.0\.0\.1:3128$/m, "listens on loopback only");
+    assert.match(squid, /^acl localnet src 127\.0\.0\.1\/32 ::1\/128$/m);
+    // The models' provider, Telegram (alpha has a bot), 1Password (op run), and the extra domain: nothing else.
+    assert.match(squid, /^acl allowlist dstdomain -n \.1password\.com \.anthropic\.com \.voyageai\.com api\.telegram\.org$/m);
+    const alpha = JSON.parse(r.fileContent("/etc/openclaw/alpha/openclaw.json"));
+    const beta = JSON.parse(r.fileContent("/etc/openclaw/beta/openclaw.json"));
+    assert.equal(alpha.proxy.proxyUrl, "http://127.0.0.1:3128");
+    assert.deepEqual(alpha.agents.defaults.model, { primary: "anthropic/claude-opus-4-6", fallbacks: ["anthropic/claude-sonnet-4-5-20250929"] });
+    assert.deepEqual(alpha.models.providers.anthropic.apiKey, { source: "file", provider: "anthropickey", id: "value" });
+    assert.equal(alpha.secrets.providers.anthropickey.path, "/run/credentials/openclaw-alpha.service/anthropic-api-key");
+    assert.deepEqual(alpha.channels.telegram.allowFrom, ["42"]);
+    assert.equal(alpha.secrets.providers.telegramtoken.path, "/run/credentials/openclaw-alpha.service/telegram-bot-token");
+    assert.equal(beta.channels, undefined, "beta has no bot token, so no channel");
+    const unit = r.fileContent("/openclaw-alpha.service");
+    assert.match(unit, /^LoadCredential=anthropic-api-key:\/etc\/openclaw\/credentials\/anthropic-api-key$/m);
+    assert.match(unit, /^LoadCredential=telegram-bot-token:\/etc\/openclaw\/credentials\/alpha-telegram-bot-token$/m);
+    assert.match(unit, /^IPAddressDeny=any$/m, "the unit reaches nothing but localhost: the proxy is its only way out");
+    assert.match(r.fileContent("/usr/local/sbin/openclaw-op-run-alpha"), /^export HTTPS_PROXY="http:\/\/127\.0\.0\.1:3128"$/m);
+    const keyFile = r.files.find((f) => f.path === "/etc/openclaw/credentials/anthropic-api-key")!;
+    assert.deepEqual([keyFile.mode, keyFile.owner], ["0400", "root:root"]);
+  });
+
+  test("the host's squid.conf parses in the real squid with no ERROR or WARNING", { skip: missingTools("host squid.conf", ["squid"]) }, () => {
+    const r = renderOf("single-op");
+    const parse = run(findTool("squid")!, ["-k", "parse", "-f", join(r.dir, r.filesEnding("/etc/squid/squid.conf")[0]!.file)]);
+    assert.equal(parse.status, 0, parse.stderr);
+    assert.doesNotMatch(parse.stdout + parse.stderr, /ERROR|WARNING|FATAL/);
+  });
+
   test("multi-instance: each instance its own user, port, state dir, unit; nothing sed-copied", () => {
     const r = renderOf("multi");
     assert.equal(r.status, 0, r.stderr);
@@ -228,7 +264,7 @@ describe("the rendered tailscale-host stack", () => {
   });
 
   test("op run: the wrapper drops the service account token before the gateway starts; the unit holds no secret", () => {
-    const wrapper = renderOpRunWrapper({ instance: "alpha", opBinary: "/usr/bin/op" });
+    const wrapper = renderOpRunWrapper({ instance: "alpha", opBinary: "/usr/bin/op", proxyUrl: "http://127.0.0.1:3128" });
     assert.match(wrapper, /op run --env-file=\/etc\/openclaw\/alpha\/op\.env -- \\\n\s+env -u OP_SERVICE_ACCOUNT_TOKEN /);
     const unit = renderServiceUnit(gatewayUnitSpec({ instance: { name: "alpha", port: 18789 }, memoryMb: 2048, cpus: 2, tasksMax: 512, credentials: {}, onePassword: { opBinary: "/usr/bin/op" } }));
     assert.match(unit, /^LoadCredential=op-service-account-token:\/etc\/openclaw\/credentials\/alpha-op-service-account-token$/m);

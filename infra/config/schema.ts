@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
+import { channelDomains } from "../channels";
 import { imagePinProblem, parseImageRef } from "../images";
 import { quorumProblem } from "../quorum";
 import { CHAT_PROVIDER_NAMES, PROVIDER_NAMES, PROVIDERS, ProviderName } from "../providers";
@@ -223,19 +224,19 @@ function checkModels(cfg: ModelValues, ctx: z.RefinementCtx): void {
   });
 }
 
-/** The domains the models' providers need, in model order, each once. */
-export function providerDomains(models: readonly { provider: ProviderName }[]): string[] {
-  return [...new Set(models.flatMap((m) => [...PROVIDERS[m.provider].domains]))];
+/** The domains the models' providers and the configured channels need, in that order, each once. */
+export function requiredDomains(models: readonly { provider: ProviderName }[], channelTokens: Readonly<Record<string, unknown>>): string[] {
+  return [...new Set([...models.flatMap((m) => [...PROVIDERS[m.provider].domains]), ...channelDomains(channelTokens)])];
 }
 
 /** extraDomains may add names, never repeat one or name one already covered (Squid refuses the list). */
-function checkExtraDomains(cfg: CommonValues & Partial<ModelValues>, ctx: z.RefinementCtx): void {
-  const fromProviders = providerDomains(cfg.litellm?.models ?? []);
+function checkExtraDomains(cfg: Pick<CommonValues, "egress" | "channelTokens">, models: readonly { provider: ProviderName }[], ctx: z.RefinementCtx): void {
+  const required = requiredDomains(models, cfg.channelTokens);
   const extra = cfg.egress.extraDomains;
-  for (const { index, other, problem } of allowlistConflicts([...fromProviders, ...extra])) {
-    if (index < fromProviders.length) continue;
-    const note = other < fromProviders.length ? " (a model's provider needs it)" : "";
-    issue(ctx, ["egress", "extraDomains", index - fromProviders.length], `${problem}${note}: remove it`);
+  for (const { index, other, problem } of allowlistConflicts([...required, ...extra])) {
+    if (index < required.length) continue;
+    const note = other < required.length ? " (a model's provider or a channel needs it)" : "";
+    issue(ctx, ["egress", "extraDomains", index - required.length], `${problem}${note}: remove it`);
   }
 }
 
@@ -268,7 +269,7 @@ const singleVpsSchema = z.strictObject({
   checkGatewayImage(cfg, ctx);
   checkModels(cfg, ctx);
   checkInstances(cfg, ctx);
-  checkExtraDomains(cfg, ctx);
+  checkExtraDomains(cfg, cfg.litellm.models, ctx);
   checkNetworks(cfg, ctx);
 }).transform(withGatewayImage);
 
@@ -347,7 +348,7 @@ const swarmSchema = z.strictObject({
   checkGatewayImage(cfg, ctx);
   checkModels(cfg, ctx);
   checkInstances(cfg, ctx);
-  checkExtraDomains(cfg, ctx);
+  checkExtraDomains(cfg, cfg.litellm.models, ctx);
 }).transform(withGatewayImage);
 
 // ---------------------------------------------------------------- tailscale-host (seeds 003/004)
@@ -393,12 +394,15 @@ function checkHostModels(cfg: { models: { provider: ProviderName; model: string 
   }
 }
 
-// No containers, LiteLLM or Squid on this topology: their keys (images, egress, rotation.litellmMasterKey) are not offered.
+// No containers or LiteLLM on this topology: their keys (images, egress limits, rotation.litellmMasterKey) are not offered.
+// Squid runs as the distribution's service (components/hostEgressProxy.ts): only its allowlist is config.
 const { images: _images, egress: _egress, ...hostCommon } = common;
+const hostEgressSchema = egressSchema.pick({ extraDomains: true });
 const tailscaleHostSchema = z.strictObject({
   topology: z.literal("tailscale-host"),
   ...hostCommon,
   rotation: rotationSchema.omit({ litellmMasterKey: true }).prefault({}),
+  egress: hostEgressSchema.prefault({}),
   host: hostSchema,
   tailscale: tailscaleSchema,
   hostGateway: hostGatewaySchema.prefault({}),
@@ -410,6 +414,7 @@ const tailscaleHostSchema = z.strictObject({
 }).superRefine((cfg, ctx) => {
   checkInstances(cfg, ctx);
   checkHostModels(cfg, ctx);
+  checkExtraDomains(cfg, cfg.models, ctx);
   cfg.tailscale.admins.forEach((admin, i) => {
     if (admin.startsWith("group:") && cfg.tailscale.groups[admin] === undefined) {
       issue(ctx, ["tailscale", "admins", i], `group ${admin} is not defined in tailscale.groups`);

@@ -8,7 +8,7 @@ import { EgressProxy } from "../../components/egressProxy";
 import { Gateway, gatewayDirs } from "../../components/gateway";
 import { LITELLM_PORT, LiteLlm } from "../../components/litellm";
 import { SocketProxy } from "../../components/socketProxy";
-import { providerDomains, SingleVpsConfig, SwarmConfig } from "../../infra/config/schema";
+import { requiredDomains, SingleVpsConfig, SwarmConfig } from "../../infra/config/schema";
 import { PublicRoute } from "../../infra/publicRoutes";
 import { NetworkAttachment, WorkloadTarget } from "../../infra/workload";
 
@@ -84,7 +84,7 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
   });
 
   const egress = new EgressProxy(plan.egress.name, {
-    allowDomains: [...providerDomains(config.litellm.models), ...config.egress.extraDomains],
+    allowDomains: [...requiredDomains(config.litellm.models, config.channelTokens), ...config.egress.extraDomains],
     clientSubnets: [at.internalSubnet],
     // proxy.proxyUrl clears NO_PROXY, so the gateways' calls to LiteLLM arrive here.
     internalDestinations: [{ host: plan.litellm.name, port: LITELLM_PORT }],

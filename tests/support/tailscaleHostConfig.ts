@@ -10,6 +10,8 @@ export function tailscaleHostConfig(o: { instances?: string[]; onePasswordVault?
   if (o.instances) {
     const gateway = { ...(merged["openclaw:gateway"] as Record<string, unknown>), instances: o.instances.map((name) => ({ name })) };
     merged["openclaw:gateway"] = gateway;
+    // Each instance's unit and worst case of sandboxes must fit the host (the capacity check): a test host big enough for three.
+    merged["openclaw:host"] = { ...(merged["openclaw:host"] as Record<string, unknown>), memoryMb: 16384 };
   }
   if (o.onePasswordVault) {
     merged["openclaw:hostGateway"] = { onePassword: { vault: o.onePasswordVault } };
