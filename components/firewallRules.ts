@@ -1,11 +1,12 @@
 /**
  * FirewallRules: UFW on one host, applied over SSH by an idempotent script.
- * Default deny incoming; SSH only from the admin addresses, rate-limited, and
- * added before default-deny and enable so an apply never locks the admin
- * out; 80/443 only from Cloudflare's pinned ranges (or closed); swarm peer and
- * NFS rules from config; an optional tailscale0-only mode and restricted
- * outbound policy; and a DOCKER-USER block in after.rules so ports Docker
- * publishes cannot bypass UFW.
+ * Default deny incoming; SSH only from the admin addresses (not rate-limited:
+ * a deployment opens one connection per remote Command), added before
+ * default-deny and enable so an apply never locks the admin out; 80/443 only
+ * from Cloudflare's pinned ranges (or closed); swarm peer and NFS rules from
+ * config; an optional tailscale0-only mode and restricted outbound policy;
+ * and a DOCKER-USER block in after.rules so ports Docker publishes cannot
+ * bypass UFW.
  */
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
@@ -55,7 +56,11 @@ export function renderUfwRules(o: FirewallOptions): string[] {
   const rules: string[] = [];
   if (o.tailscaleOnly) rules.push(`ufw allow in on tailscale0 to any port ${o.sshPort} proto tcp`);
   if (o.tailscaleOnly && o.tailnetPorts?.length) rules.push(`ufw allow in on tailscale0 to any port ${o.tailnetPorts.join(",")} proto tcp`);
-  for (const admin of o.adminAddresses.map(ufwAddress)) rules.push(`ufw limit from ${admin} to any port ${o.sshPort} proto tcp`);
+  // `allow`, not `limit`: ufw's limit refuses the 6th new connection within 30 s, and `pulumi up` opens one
+  // SSH connection per remote Command (dozens), so it locked the deployer out mid-apply (seen on the runtime
+  // host suite). Only the admin addresses (and the tailnet in tailscale-only mode) reach the port at all;
+  // password logins are off and fail2ban's sshd jail bans repeated failed logins from anyone else.
+  for (const admin of o.adminAddresses.map(ufwAddress)) rules.push(`ufw allow from ${admin} to any port ${o.sshPort} proto tcp`);
   if (o.web === "cloudflare") {
     for (const range of [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]) {
       rules.push(`ufw allow from ${range} to any port 80,443 proto tcp`);

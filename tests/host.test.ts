@@ -158,7 +158,7 @@ describe("host components under mocks", () => {
     // The apply script is kept on the host (the file the render lists) and run from there.
     const script = inputsOf(render, "vps-firewall-script");
     assert.match(script["create"], /chmod 0700 "\$tmp"/);
-    assert.match(script["stdin"], /ufw limit from 203\.0\.113\.7 to any port 9922 proto tcp/);
+    assert.match(script["stdin"], /ufw allow from 203\.0\.113\.7 to any port 9922 proto tcp/);
     const fw = inputsOf(render, "vps-firewall-apply");
     assert.equal(fw["create"], "sudo -n /usr/local/sbin/openclaw-firewall");
     assert.ok(render.resources.find((r) => r.name === "vps-firewall-apply")!.dependsOn.includes("vps-firewall-script"));

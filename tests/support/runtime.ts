@@ -8,12 +8,15 @@ import { durationNs, RenderApplier } from "./apply";
 import { loadImages, StackImageKey, testImagesConfig } from "./images";
 import { runRender, RenderRun, vpsStackConfig, writeStackFile } from "./render";
 import { missingTools } from "./tools";
-import { bootVps, VpsCluster, VpsHost } from "./vps";
+import { bootVps, VpsCluster, VpsHost, VpsOptions } from "./vps";
 
 /** Tools every runtime suite needs on the runner. */
 export function runtimeSkip(suite: string): string | undefined {
   return missingTools(suite, ["debootstrap", "systemd-nspawn", "dockerd", "docker", "ssh", "ssh-keygen", "ip", "flock"], true);
 }
+
+/** The ingress and host-side suites' VPSes: their own namespace prefix and range (clusters within it claim an index each). */
+export const RTOPS_VPS = { prefix: "ocro", range: "10.215.0.0/16" } as const;
 
 export interface Runtime {
   cluster: VpsCluster;
@@ -26,8 +29,13 @@ export interface Runtime {
   teardown(): number;
 }
 
-export async function startRuntime(options: { images: StackImageKey[]; config?: Record<string, unknown> }): Promise<Runtime> {
-  const cluster = await bootVps({ hosts: ["vps"], sudoUsers: ["deploy"] });
+export async function startRuntime(options: {
+  images: StackImageKey[];
+  config?: Record<string, unknown>;
+  /** A suite family's own namespace prefix and range (default: the runtime suites' ocrt, 10.210.0.0/16). */
+  vps?: Pick<VpsOptions, "prefix" | "range">;
+}): Promise<Runtime> {
+  const cluster = await bootVps({ hosts: ["vps"], sudoUsers: ["deploy"], ...options.vps });
   try {
     const host = cluster.hosts[0]!;
     const load = await loadImages(host, options.images);

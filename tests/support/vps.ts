@@ -502,6 +502,23 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
   }
 }
 
+/**
+ * The highest RLIMIT_NOFILE hard limit a process in a test VPS can get on this machine, or undefined when
+ * there is none beyond the kernel's (the VPS's systemd raises its services' limits as on a real host).
+ * Raising a hard limit needs CAP_SYS_RESOURCE; a VPS inherits the runner's bounding set, so without that
+ * capability the runner's own hard limit is the ceiling for every process in it, nspawn --rlimit and
+ * prlimit included (seen on a sandboxed machine: hard 20000, CAP_SYS_RESOURCE in no bounding set, PID 1's
+ * either).
+ */
+export function vpsNofileCeiling(): number | undefined {
+  const status = readFileSync("/proc/self/status", "utf8");
+  const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
+  const CAP_SYS_RESOURCE = 24n;
+  if ((bounding >> CAP_SYS_RESOURCE) & 1n) return undefined;
+  const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+  return hard === undefined || hard === "unlimited" ? undefined : Number(hard);
+}
+
 // `tsx tests/support/vps.ts prepare`: builds the cached rootfs (scripts/install-validators.sh runs it).
 if (require.main === module) {
   if (process.argv[2] !== "prepare") {
