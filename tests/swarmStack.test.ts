@@ -153,6 +153,11 @@ for (const variant of Object.keys(VARIANTS)) {
       assert.deepEqual(mounts, ["captain-data-mount-ams", "captain-data-mount-sfo"]);
     });
 
+    test("the socket proxy knows each gateway as a Swarm service (its task containers are not named after it)", () => {
+      const policy = JSON.parse(run.fileContent("/etc/socket-proxy/policy.json")) as { instances: Record<string, unknown>[] };
+      assert.deepEqual(policy.instances.map((i) => [i["gatewayService"], i["gatewayContainer"]]), [["openclaw-primary", null]]);
+    });
+
     test("daemon.json on every node is swarm-safe (no live-restore)", () => {
       const files = run.files.filter((f) => f.path === "/etc/docker/daemon.json");
       assert.equal(files.length, 4);
