@@ -44,6 +44,8 @@ export interface GatewayArgs {
   egressProxyUrl: string;
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
+  /** OTLP/HTTP collector base URL: traces and metrics go there (OtelCollector.endpoint). */
+  telemetryEndpoint?: string;
   sandbox: SandboxConfig;
   soul?: string;
   memoryMb: number;
@@ -96,6 +98,7 @@ export class Gateway extends pulumi.ComponentResource {
       sandboxWorkspaceRoot: this.sandboxRoot,
       sandbox: args.sandbox,
       telegram: args.telegram && { tokenFile: TELEGRAM_TOKEN_FILE, allowFrom: args.telegram.allowFrom },
+      telemetry: args.telemetryEndpoint === undefined ? undefined : { endpoint: args.telemetryEndpoint, serviceName: name },
     });
 
     // Created before this component existed, at the stack's root: the alias keeps the volume (and its data) on upgrade.

@@ -32,12 +32,21 @@ export interface OpenclawConfigOptions {
   sandbox: SandboxConfig;
   /** Telegram channel, when the instance has a bot token file. */
   telegram?: { tokenFile: string; allowFrom: string[] };
+  /**
+   * OpenTelemetry export to a collector (seed 001): traces and metrics, never message content. The
+   * exporter is OpenClaw's official external plugin `diagnostics-otel` (npm @openclaw/diagnostics-otel),
+   * which the gateway image must contain: it is allowed and enabled here.
+   */
+  telemetry?: { endpoint: string; serviceName: string };
 }
 
 /** Tools no agent gets: control of the gateway, cron, spawning, host reach (seed 002 §5, CVE-2026-45001). */
 export const AGENT_TOOL_DENY = ["gateway", "cron", "process", "browser", "nodes", "canvas", "sessions_spawn", "sessions_send"];
 /** Tools the gateway's HTTP /tools/invoke refuses (GHSA-943q-mwmv-hhvh). */
 export const HTTP_TOOL_DENY = ["gateway", "cron", "sessions_spawn", "sessions_send", "nodes", "canvas"];
+
+/** OpenClaw's OTLP exporter plugin id. */
+export const OTEL_PLUGIN = "diagnostics-otel";
 
 const fileSecret = (provider: string) => ({ source: "file", provider, id: "value" });
 
@@ -74,7 +83,10 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     secrets: { providers: secretProviders },
     discovery: { mdns: { mode: "off" } },
     session: { dmScope: "per-channel-peer" },
-    plugins: { allow: o.telegram ? ["telegram"] : [] },
+    plugins: {
+      allow: [...(o.telegram ? ["telegram"] : []), ...(o.telemetry ? [OTEL_PLUGIN] : [])],
+      ...(o.telemetry ? { entries: { [OTEL_PLUGIN]: { enabled: true } } } : {}),
+    },
     tools: { deny: AGENT_TOOL_DENY, elevated: { enabled: false } },
     agents: {
       defaults: {
@@ -112,6 +124,15 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     };
   }
   if (o.egressProxyUrl) config["proxy"] = { proxyUrl: o.egressProxyUrl };
+  if (o.telemetry) {
+    config["diagnostics"] = {
+      enabled: true,
+      otel: {
+        enabled: true, endpoint: o.telemetry.endpoint, protocol: "http/protobuf", serviceName: o.telemetry.serviceName,
+        traces: true, metrics: true, logs: false, captureContent: false,
+      },
+    };
+  }
   if (o.telegram) {
     config["channels"] = {
       telegram: {

@@ -46,6 +46,17 @@ const cpus = z.number().positive("expected a positive number of CPUs").max(256);
 const secretString = z.string().min(1, "expected a non-empty value").transform((v) => pulumi.secret(v));
 const absolutePath = z.string().regex(PLAIN_ABSOLUTE_PATH, "expected an absolute path");
 
+/** An OTLP/HTTP exporter endpoint the egress proxy can carry: https, port 443, a DNS name it can allowlist, no credentials. */
+export function otlpEndpointProblem(value: string): string | undefined {
+  let url: URL;
+  try { url = new URL(value); } catch { return "expected an https URL such as https://otlp.example.com"; }
+  if (url.protocol !== "https:") return "expected https (the egress proxy tunnels only TLS on 443)";
+  if (url.port !== "" && url.port !== "443") return "expected port 443 (the egress proxy tunnels only TLS on 443)";
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return "expected no credentials, query or fragment in the URL";
+  if (!ALLOWLIST_ENTRY.test(url.hostname) || url.hostname.startsWith(".")) return "expected a DNS name the egress allowlist can hold (not an IP address)";
+  return undefined;
+}
+
 // ---------------------------------------------------------------- shared parts
 
 const providerName = z.enum(PROVIDER_NAMES);
@@ -69,8 +80,8 @@ const imageFields = {
 };
 const imagesSchema = z.strictObject(imageFields).prefault({});
 // The swarm has no Caddy (CapRover's nginx or a tunnel is its ingress): no key it would ignore.
-const { caddy: _caddy, ...swarmImageFields } = imageFields;
-const swarmImagesSchema = z.strictObject(swarmImageFields).prefault({});
+const { caddy: _caddy, ...sharedImageFields } = imageFields;
+const swarmImagesSchema = z.strictObject({ ...sharedImageFields, otelCollector: image.default(DEFAULT_IMAGES.otelCollector) }).prefault({});
 
 const adminSchema = z.strictObject({
   addresses: z.array(allowedSource).min(1, "expected at least one admin address (SSH is allowed only from these)"),
@@ -302,6 +313,16 @@ const swarmSchema = z.strictObject({
     /** Managers that mount the export (default: every manager but the server). */
     clients: z.array(name).optional(),
     exportPath: absolutePath.default("/captain/data"),
+  }).optional(),
+  /** Seed 001: an OpenTelemetry collector on the trusted node; the gateways export to it, it exports only through the egress proxy. */
+  otel: z.strictObject({
+    /** The backend's OTLP/HTTP endpoint, https on port 443 (the egress proxy tunnels nothing else); its host joins the egress allowlist. */
+    exporterEndpoint: z.string().superRefine((v, ctx) => {
+      const problem = otlpEndpointProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    memoryMb: memoryMb.default(256),
+    cpus: cpus.default(0.25),
   }).optional(),
   /** caprover: CapRover's nginx proxies to the gateways over its overlay; cloudflare-tunnel: cloudflared on the trusted node. */
   ingress: z.strictObject({
