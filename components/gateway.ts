@@ -117,6 +117,10 @@ export class Gateway extends pulumi.ComponentResource {
     deployWorkload({
       name,
       image: args.image,
+      // OpenClaw records its state-dir owner lease by hostname and reclaims a dead owner's lease only on
+      // the same hostname: with Docker's per-container hostname, a new task (a failover's restored state,
+      // a replaced container after a crash) refused to start for the lease's 5 minutes (seen on the swarm).
+      hostname: name,
       user: `${GATEWAY_UID}:${GATEWAY_UID}`,
       env: {
         HOME: GATEWAY_HOME,

@@ -85,6 +85,12 @@ for (const variant of Object.keys(VARIANTS)) {
       }
     });
 
+    test("each gateway keeps one hostname across tasks (OpenClaw reclaims a dead owner's state lease only on the same hostname)", () => {
+      for (const s of ofType(run, "service:Service").filter((x) => x.inputs["taskSpec"]["containerSpec"]["labels"]?.some((l: { value: string }) => l.value === "gateway"))) {
+        assert.equal(s.inputs["taskSpec"]["containerSpec"]["hostname"], s.inputs["name"], s.name);
+      }
+    });
+
     test("no service's environment holds a secret", () => {
       for (const s of ofType(run, "service:Service")) {
         const env = (s.inputs["taskSpec"]["containerSpec"]["env"] ?? {}) as Record<string, string>;
@@ -98,7 +104,12 @@ for (const variant of Object.keys(VARIANTS)) {
     test("Swarm configs and secrets carry a content hash in their names", () => {
       const objects = [...ofType(run, "serviceConfig:ServiceConfig"), ...ofType(run, "secret:Secret")];
       assert.ok(objects.length >= 10);
-      for (const o of objects) assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
+      for (const o of objects) {
+        assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
+        // The daemon's own rule (a longer name was refused on a real swarm: tests/swarm.failover.test.ts).
+        assert.match(String(o.inputs["name"]), /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9]$/, o.name);
+      }
+      assert.equal(new Set(objects.map((o) => o.inputs["name"])).size, objects.length, "names are unique");
     });
 
     test("overlays: encrypted, not attachable; CapRover's overlay only attached, and only to gateways behind its nginx", () => {
@@ -250,6 +261,22 @@ describe("the OpenTelemetry collector (seed 001)", () => {
       assert.match(run.stderr, /openclaw:otel\.exporterEndpoint: /, endpoint);
       assert.match(run.stderr, why, endpoint);
     }
+  });
+});
+
+describe("bind sources under /run survive a reboot of the trusted node", () => {
+  test("tmpfiles.d creates the socket proxy's listener directories; systemd-tmpfiles makes them as rendered", { skip: missingTools("systemd-tmpfiles", ["systemd-tmpfiles"]) }, () => {
+    const run = renderOf("caprover");
+    const placed = run.files.filter((f) => f.path === "/etc/tmpfiles.d/openclaw-swarm.conf");
+    assert.deepEqual(placed.map((f) => f.target), ["nyc"]);
+    const root = mkdtempSync(join(tmpdir(), "tmpfiles-"));
+    const conf = join(root, "openclaw-swarm.conf");
+    writeFileSync(conf, run.fileContent("/etc/tmpfiles.d/openclaw-swarm.conf"));
+    const created = runTool(findTool("systemd-tmpfiles")!, ["--create", `--root=${root}`, conf]);
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal((statSync(join(root, "run/openclaw/docker-proxy")).mode & 0o7777).toString(8), "711");
+    assert.equal((statSync(join(root, "run/openclaw/docker-proxy/primary")).mode & 0o7777).toString(8), "755");
+    assert.match(String(byName(run, "trusted-dirs").inputs["create"]), /systemd-tmpfiles --create \/etc\/tmpfiles.d\/openclaw-swarm.conf/);
   });
 });
 
