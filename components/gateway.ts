@@ -44,6 +44,8 @@ export interface GatewayArgs {
   egressProxyUrl: string;
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
+  /** OTLP/HTTP collector base URL: traces and metrics go there (OtelCollector.endpoint). */
+  telemetryEndpoint?: string;
   sandbox: SandboxConfig;
   soul?: string;
   memoryMb: number;
@@ -101,6 +103,7 @@ export class Gateway extends pulumi.ComponentResource {
       sandboxWorkspaceRoot: this.sandboxRoot,
       sandbox: args.sandbox,
       telegram: args.telegram && { tokenFile: TELEGRAM_TOKEN_FILE, allowFrom: args.telegram.allowFrom },
+      telemetry: args.telemetryEndpoint === undefined ? undefined : { endpoint: args.telemetryEndpoint, serviceName: name },
     });
 
     // Created before this component existed, at the stack's root: the alias keeps the volume (and its data) on upgrade.
@@ -119,6 +122,10 @@ export class Gateway extends pulumi.ComponentResource {
     deployWorkload({
       name,
       image: args.image,
+      // OpenClaw records its state-dir owner lease by hostname and reclaims a dead owner's lease only on
+      // the same hostname: with Docker's per-container hostname, a new task (a failover's restored state,
+      // a replaced container after a crash) refused to start for the lease's 5 minutes (seen on the swarm).
+      hostname: name,
       user: `${GATEWAY_UID}:${GATEWAY_UID}`,
       env: {
         HOME: GATEWAY_HOME,

@@ -32,6 +32,12 @@ export interface OpenclawConfigOptions {
   sandbox: SandboxConfig;
   /** Telegram channel, when the instance has a bot token file. */
   telegram?: { tokenFile: string; allowFrom: string[] };
+  /**
+   * OpenTelemetry export to a collector (seed 001): traces and metrics, never message content. The
+   * exporter is OpenClaw's official external plugin `diagnostics-otel` (npm @openclaw/diagnostics-otel),
+   * which the gateway image must contain: it is allowed and enabled here.
+   */
+  telemetry?: { endpoint: string; serviceName: string };
 }
 
 /** Tools no agent gets: control of the gateway, cron, spawning, host reach (seed 002 §5, CVE-2026-45001). */
@@ -56,6 +62,10 @@ export interface ModelRouting {
 }
 
 const keyProvider = (providerId: string) => `${providerId.replace(/[^a-z0-9]/g, "")}key`;
+
+/** OpenClaw's OTLP exporter plugin id. */
+export const OTEL_PLUGIN = "diagnostics-otel";
+
 const fileSecret = (provider: string) => ({ source: "file", provider, id: "value" });
 
 export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
@@ -91,7 +101,10 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     secrets: { providers: secretProviders },
     discovery: { mdns: { mode: "off" } },
     session: { dmScope: "per-channel-peer" },
-    plugins: { allow: o.telegram ? ["telegram"] : [] },
+    plugins: {
+      allow: [...(o.telegram ? ["telegram"] : []), ...(o.telemetry ? [OTEL_PLUGIN] : [])],
+      ...(o.telemetry ? { entries: { [OTEL_PLUGIN]: { enabled: true } } } : {}),
+    },
     tools: { deny: AGENT_TOOL_DENY, elevated: { enabled: false } },
     agents: {
       defaults: {
@@ -127,6 +140,15 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     };
   }
   if (o.egressProxyUrl) config["proxy"] = { proxyUrl: o.egressProxyUrl };
+  if (o.telemetry) {
+    config["diagnostics"] = {
+      enabled: true,
+      otel: {
+        enabled: true, endpoint: o.telemetry.endpoint, protocol: "http/protobuf", serviceName: o.telemetry.serviceName,
+        traces: true, metrics: true, logs: false, captureContent: false,
+      },
+    };
+  }
   if (o.telegram) {
     config["channels"] = {
       telegram: {

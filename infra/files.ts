@@ -124,6 +124,21 @@ function contentHash(content: pulumi.Input<string>): pulumi.Output<string> {
 
 const base64 = (content: pulumi.Input<string>) => pulumi.output(content).apply((c) => Buffer.from(c).toString("base64"));
 
+/** The daemon refuses Swarm config and secret names over 64 characters (seen on a real swarm). */
+export const SWARM_OBJECT_NAME_MAX = 64;
+
+/**
+ * `<service><path slug>-<content hash>`; when that is too long, the slug is cut and a digest of the
+ * full path keeps names of different files apart. Names that fit are unchanged.
+ */
+export function swarmObjectName(service: string, path: string, hash: string): string {
+  const base = `${service}${pathSlug(path)}`;
+  const suffix = `-${hash}`;
+  if (base.length + suffix.length <= SWARM_OBJECT_NAME_MAX) return base + suffix;
+  const pathTag = createHash("sha256").update(path).digest("hex").slice(0, 6);
+  return `${base.slice(0, SWARM_OBJECT_NAME_MAX - suffix.length - pathTag.length - 1).replace(/[^A-Za-z0-9]+$/, "")}-${pathTag}${suffix}`;
+}
+
 /**
  * Places one file into a Swarm service: a docker.Secret for secret content, a
  * docker.ServiceConfig otherwise. Both are immutable, so the content hash in
@@ -137,13 +152,13 @@ export function serviceFile(service: string, file: ServiceFileSpec, opts: pulumi
   if (file.secret) {
     const secret = new docker.Secret(`${service}-secret${pathSlug(file.path)}`, {
       // 48 bits of a digest of a high-entropy secret reveal nothing; they make every change a new, named object.
-      name: pulumi.interpolate`${service}${pathSlug(file.path)}-${pulumi.unsecret(contentHash(file.content))}`,
+      name: pulumi.unsecret(contentHash(file.content)).apply((hash) => swarmObjectName(service, file.path, hash)),
       data: pulumi.secret(base64(file.content)),
     }, { ...opts, deleteBeforeReplace: false });
     return { secret: { secretId: secret.id, secretName: secret.name, ...mount } };
   }
   const config = new docker.ServiceConfig(`${service}-config${pathSlug(file.path)}`, {
-    name: pulumi.interpolate`${service}${pathSlug(file.path)}-${contentHash(file.content)}`,
+    name: contentHash(file.content).apply((hash) => swarmObjectName(service, file.path, hash)),
     data: base64(file.content),
   }, opts);
   return { config: { configId: config.id, configName: config.name, ...mount } };

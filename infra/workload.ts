@@ -50,6 +50,8 @@ export interface WorkloadSpec {
   tmpfs?: Record<string, string>;
   capAdd?: string[];
   labels?: Record<string, string>;
+  /** A hostname that every container or task of this workload keeps (default: Docker's, the container id). */
+  hostname?: string;
   ports?: { internal: number; external: number; ip: string; protocol?: "tcp" | "udp" }[];
 }
 
@@ -123,6 +125,7 @@ function deployContainer(spec: WorkloadSpec, target: ContainerTarget, opts: pulu
   return new docker.Container(`${spec.name}-container`, {
     name: spec.name,
     image: spec.image,
+    hostname: spec.hostname,
     entrypoints: spec.entrypoint,
     command: spec.command,
     envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
@@ -172,6 +175,7 @@ function deployService(spec: WorkloadSpec, target: Extract<WorkloadTarget, { kin
     taskSpec: {
       containerSpec: {
         image: spec.image,
+        hostname: spec.hostname,
         // In a Swarm ContainerSpec, Command is the entrypoint and Args the command.
         commands: spec.entrypoint,
         args: spec.command,

@@ -5,6 +5,7 @@
  * gateway state there, moves the label (the services follow), and points
  * DNS at it (docs/operations.md).
  */
+import { posix } from "node:path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -29,6 +30,15 @@ import { buildWorkloads, plannedContainers, plannedSandboxes, planWorkloads } fr
 export const CAPROVER_NETWORK = "captain-overlay-network";
 const NETWORKS = { internal: "openclaw-net", egress: "openclaw-egress-net", proxy: "openclaw-proxy-net" } as const;
 const CAPTAIN_DATA_REASON = "CapRover's captain container runs as root and must own its data directory (seed 000 §5)";
+
+const RUN_DIRS_TMPFILES = "/etc/tmpfiles.d/openclaw-swarm.conf";
+
+/** tmpfiles.d(5) lines for the socket proxy's listener directories (the parent root-only traversable, as in container mode). */
+export function renderRunDirsTmpfiles(instanceDirs: string[]): string {
+  const parents = [...new Set(instanceDirs.map((d) => posix.dirname(d)))];
+  return ["# Rendered by openclaw-infra (stacks/swarm.ts): bind sources of the socket proxy and the gateways.",
+    ...parents.map((d) => `d ${d} 0711 root root -`), ...instanceDirs.map((d) => `d ${d} 0755 root root -`), ""].join("\n");
+}
 
 /** The managers that mount the NFS export: as configured, or every manager but the server. */
 export function nfsClientNames(config: SwarmConfig): string[] {
@@ -124,7 +134,7 @@ export function swarm(config: SwarmConfig): SwarmOutputs {
     ? { attachment: { name: overlay(NETWORKS.proxy, config.ingress.proxySubnet, true).name }, subnet: config.ingress.proxySubnet }
     : { attachment: { name: CAPROVER_NETWORK }, subnet: config.ingress.caproverSubnet! };
   const target = (): WorkloadTarget => ({ kind: "swarm", provider: swarmApi, constraints: [TRUSTED_CONSTRAINT] });
-  const { gateways } = buildWorkloads(config, plan, {
+  const { gateways, socketProxy } = buildWorkloads(config, plan, {
     target,
     internal: { name: internal.name }, internalSubnet: config.overlaySubnet,
     proxy: proxy.attachment, proxySubnet: proxy.subnet,
@@ -157,12 +167,18 @@ export function swarm(config: SwarmConfig): SwarmOutputs {
     timer: { description: "OpenClaw pinned services placement check", onCalendar: "*:0/5", randomizedDelaySec: 30 },
   }, { dependsOn: [placementScript] });
 
-  // Bind sources must exist on the node before a task can start (a service cannot create them).
+  // Bind sources must exist on the node before a task can start (a service cannot create them). The
+  // socket proxy's listener directories live under /run, which a reboot empties: systemd-tmpfiles
+  // re-creates them at boot, before Docker starts the tasks that bind them.
   const dirs = plan.gateways.flatMap((g) => Object.values(gatewayDirs(g.dataRoot)));
+  const socketDirs = Object.values(socketProxy.access).map((a) => a.bind.hostPath);
+  const tmpfiles = hostFile("trusted-run-dirs", trusted, {
+    path: RUN_DIRS_TMPFILES, content: renderRunDirsTmpfiles(socketDirs), mode: "0644", owner: "root:root", secret: false,
+  }, { dependsOn: trusted.ready });
   const gatewayDirsReady = new command.remote.Command("trusted-dirs", {
     connection: trusted.connection,
-    create: asRoot(`set -eu; install -d -o ${GATEWAY_UID} -g ${GATEWAY_UID} -m 0700 ${dirs.join(" ")}`),
-  }, { dependsOn: trusted.ready });
+    create: asRoot(`set -eu; install -d -o ${GATEWAY_UID} -g ${GATEWAY_UID} -m 0700 ${dirs.join(" ")}; systemd-tmpfiles --create ${RUN_DIRS_TMPFILES}`),
+  }, { dependsOn: [tmpfiles] });
   stateRestored(new StateRestore("trusted-state", {
     host: trusted,
     repository: config.backup.repository,

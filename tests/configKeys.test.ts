@@ -188,6 +188,10 @@ const SWARM: Record<string, Variation> = {
   "ingress.memoryMb": from(swarmTunnel, (v) => { v["ingress"].memoryMb = 256; }),
   "domain": change((v) => { v["domain"] = "claw.example.org"; }),
   "cloudflareZoneId": change((v) => { v["cloudflareZoneId"] = "f".repeat(32); }),
+  "images.otelCollector": change((v) => { v["images"] = { otelCollector: "otel/opentelemetry-collector-contrib:0.140.0" }; }),
+  "otel.exporterEndpoint": change((v) => { v["otel"] = { ...v["otel"], exporterEndpoint: "https://otlp.other.example.net" }; }),
+  "otel.memoryMb": change((v) => { v["otel"] = { ...v["otel"], memoryMb: 384 }; }),
+  "otel.cpus": change((v) => { v["otel"] = { ...v["otel"], cpus: 0.5 }; }),
 };
 
 /** The committed swarm-nyc stack with every optional key present. */
@@ -204,6 +208,7 @@ function swarmBase(): Values {
     providerApiKeys: { anthropic: "sk-ant-test" },
     channelTokens: { primary: "7001:test-token" },
     alertWebhookUrl: "https://hooks.example.com/test",
+    otel: { exporterEndpoint: "https://otlp.example.net/otlp" },
   };
 }
 

@@ -35,7 +35,12 @@ export interface Harness {
   stop: () => Promise<void>;
 }
 
-export async function startHarness(name: string): Promise<Harness> {
+/**
+ * swarm: the daemon is a one-node Swarm manager and each gateway is a Swarm
+ * service `openclaw-<inst>` (its task container is named `<service>.1.<task id>`),
+ * as in the swarm topology; gatewayId is then the task's container id.
+ */
+export async function startHarness(name: string, options: { swarm?: boolean } = {}): Promise<Harness> {
   const d = await startDockerd(name);
   let proxy: ChildProcess | undefined;
   try {
@@ -44,18 +49,29 @@ export async function startHarness(name: string): Promise<Harness> {
     const sockets = join(d.dir, "sockets");
     const socket = (inst: Instance) => join(sockets, inst, "docker.sock");
     const gatewayId = {} as Record<Instance, string>;
+    if (options.swarm) {
+      // Loopback only, on a port of its own: never next to another daemon's 2377.
+      const port = await freePort();
+      const init = d.docker(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", `127.0.0.1:${port}`]);
+      assert.equal(init.status, 0, init.stderr);
+    }
     for (const inst of INSTANCES) {
       mkdirSync(root(inst), { recursive: true });
       // The victim gateway: a real container with the instance's sandbox root bound, as in production.
-      const created = d.docker(["run", "-d", "--name", `openclaw-${inst}`, "--network", "none", "--label", "openclaw.role=gateway",
-        "-e", "GATEWAY_SECRET=do-not-leak", "-v", `${root(inst)}:${root(inst)}`, SANDBOX_IMAGE, "sleep", "3600"]);
-      assert.equal(created.status, 0, created.stderr);
-      gatewayId[inst] = created.stdout.trim();
+      gatewayId[inst] = options.swarm
+        ? runService(d, `openclaw-${inst}`, ["--container-label", "openclaw.role=gateway", "--env", "GATEWAY_SECRET=do-not-leak",
+          "--mount", `type=bind,source=${root(inst)},target=${root(inst)}`])
+        : (() => {
+          const created = d.docker(["run", "-d", "--name", `openclaw-${inst}`, "--network", "none", "--label", "openclaw.role=gateway",
+            "-e", "GATEWAY_SECRET=do-not-leak", "-v", `${root(inst)}:${root(inst)}`, SANDBOX_IMAGE, "sleep", "3600"]);
+          assert.equal(created.status, 0, created.stderr);
+          return created.stdout.trim();
+        })();
     }
     const policyFile = join(d.dir, "policy.json");
     writeFileSync(policyFile, renderSocketProxyPolicy({
       instances: INSTANCES.map((inst) => ({ name: inst, gatewayContainer: `openclaw-${inst}`, sandboxRoot: root(inst) })),
-      sandbox: LIMITS, socketsDir: sockets, upstreamSocket: d.socket,
+      sandbox: LIMITS, socketsDir: sockets, upstreamSocket: d.socket, swarm: options.swarm === true,
     }));
     const serverFile = join(d.dir, "server.js");
     writeFileSync(serverFile, socketProxyServerSource());
@@ -91,6 +107,33 @@ export async function startHarness(name: string): Promise<Harness> {
     await d.stop();
     throw err;
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    }).on("error", reject);
+  });
+}
+
+/**
+ * Creates a one-replica Swarm service of the sandbox image (`sleep 3600`), waits until its task
+ * runs, and returns the task's container id.
+ */
+export function runService(d: Dockerd, service: string, args: string[]): string {
+  const created = d.docker(["service", "create", "--detach=false", "--quiet", "--name", service, ...args, SANDBOX_IMAGE, "sleep", "3600"]);
+  assert.equal(created.status, 0, created.stderr);
+  return serviceContainer(d, service);
+}
+
+/** The container of the service's one running task, from the manager's task record (not from labels or names). */
+export function serviceContainer(d: Dockerd, service: string): string {
+  const task = d.docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", service]).stdout.trim();
+  const id = d.docker(["inspect", "--type", "task", "--format", "{{.Status.ContainerStatus.ContainerID}}", task]).stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/, `one running task of ${service}: ${task}`);
+  return id;
 }
 
 /** The create body the docker CLI (20.10) sends for OpenClaw's `docker create` argv, captured on the wire. */

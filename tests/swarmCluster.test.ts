@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { SWARM_OBJECT_NAME_MAX, swarmObjectName } from "../infra/files";
 import * as pulumi from "@pulumi/pulumi";
 import {
   desiredLabels, renderBootstrapScript, renderCredentialsScript, renderJoinScript, renderPlacementCheckScript, renderReconcileScript,
@@ -109,5 +110,20 @@ describe("SwarmCluster under the mocks", () => {
     const host = connectHost({ name: "fra", address: "10.0.0.13", sshUser: "deploy", sshPort: 22, hostKey: KEY, memoryMb: 4096 });
     await assert.rejects(renderComponents(() => { new SwarmCluster("s", { nodes: [{ ...NODES[3]!, host }], trustedNode: "fra", mode: "init", autolock: true }); return {}; }), /no manager node/);
     await assert.rejects(renderComponents(() => { new SwarmCluster("s", { nodes: [{ ...NODES[0]!, host }], trustedNode: "tokyo", mode: "init", autolock: true }); return {}; }), /trusted node tokyo is not a node/);
+  });
+});
+
+describe("Swarm config and secret names", () => {
+  test("fit the daemon's 64 characters: short ones unchanged, long ones cut with a digest of the path", () => {
+    const hash = "0123456789ab";
+    assert.equal(swarmObjectName("openclaw-primary", "/etc/openclaw/openclaw.json", hash), "openclaw-primary-etc-openclaw-openclaw.json-0123456789ab");
+    const long = (p: string) => swarmObjectName("openclaw-a-very-long-instance-name", p, hash);
+    const a = long("/srv/openclaw/a-very-long-instance-name/workspace/SOUL.md");
+    const b = long("/srv/openclaw/a-very-long-instance-name/workspace/SOUL.mdx");
+    for (const n of [a, b]) {
+      assert.ok(n.length <= SWARM_OBJECT_NAME_MAX, n);
+      assert.match(n, /^[a-zA-Z0-9][a-zA-Z0-9_.-]*-[0-9a-f]{6}-0123456789ab$/);
+    }
+    assert.notEqual(a, b);
   });
 });

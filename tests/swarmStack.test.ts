@@ -28,11 +28,14 @@ function swarmConfig(overrides: Record<string, unknown> = {}): Record<string, un
   return merged;
 }
 
+/** Seed 001's collector exports here, through the egress proxy only. */
+const OTLP_BACKEND = "https://otlp.backend.example.net/otlp";
 const TUNNEL = { mode: "cloudflare-tunnel", cloudflareAccountId: "fedcba9876543210fedcba9876543210" };
 const VARIANTS: Record<string, Record<string, unknown>> = {
   caprover: swarmConfig(),
   tunnel: swarmConfig({ ingress: TUNNEL }),
   failover: swarmConfig({ trustedNode: "sfo", standbyNode: "nyc" }),
+  otel: swarmConfig({ otel: { exporterEndpoint: OTLP_BACKEND } }),
 };
 const ADDRESS: Record<string, string> = { nyc: "10.0.0.10", sfo: "10.0.0.11", ams: "10.0.0.12", fra: "10.0.0.13" };
 
@@ -63,20 +66,28 @@ for (const variant of Object.keys(VARIANTS)) {
 
     test("every service: pinned to the trusted label, limits and reservations, capped restarts, healthcheck, rollback, pinned image", () => {
       const services = ofType(run, "service:Service");
-      assert.equal(services.length, variant === "tunnel" ? 5 : 4);
+      assert.equal(services.length, variant === "tunnel" || variant === "otel" ? 5 : 4);
       for (const s of services) {
         const task = s.inputs["taskSpec"];
         assert.deepEqual(task["placement"], { constraints: [TRUSTED_CONSTRAINT], maxReplicas: 1 }, s.name);
         assert.ok(task["resources"]["limits"]["memoryBytes"] > 0 && task["resources"]["limits"]["nanoCpus"] > 0, s.name);
         assert.equal(task["resources"]["reservation"]["memoryBytes"], task["resources"]["limits"]["memoryBytes"], s.name);
         assert.deepEqual(task["restartPolicy"], { condition: "on-failure", maxAttempts: 5, delay: "10s", window: "120s" }, s.name);
-        assert.ok(task["containerSpec"]["healthcheck"]["tests"].length > 1, `${s.name} healthcheck`);
+        // The collector's published image has nothing inside that could probe it (components/otelCollector.ts).
+        if (s.inputs["name"] === "openclaw-otel-collector") assert.deepEqual(task["containerSpec"]["healthcheck"]["tests"], ["NONE"]);
+        else assert.ok(task["containerSpec"]["healthcheck"]["tests"].length > 1, `${s.name} healthcheck`);
         assert.equal(s.inputs["updateConfig"]["failureAction"], "rollback", s.name);
         assert.equal(s.inputs["updateConfig"]["order"], "stop-first", s.name);
         assert.ok(s.inputs["rollbackConfig"], s.name);
         assert.ok(s.inputs["convergeConfig"]["timeout"], `${s.name}: pulumi up must report a task that cannot be placed`);
         assert.equal(imagePinProblem(task["containerSpec"]["image"]), undefined, s.name);
         assert.deepEqual(task["containerSpec"]["capDrops"], ["ALL"], s.name);
+      }
+    });
+
+    test("each gateway keeps one hostname across tasks (OpenClaw reclaims a dead owner's state lease only on the same hostname)", () => {
+      for (const s of ofType(run, "service:Service").filter((x) => x.inputs["taskSpec"]["containerSpec"]["labels"]?.some((l: { value: string }) => l.value === "gateway"))) {
+        assert.equal(s.inputs["taskSpec"]["containerSpec"]["hostname"], s.inputs["name"], s.name);
       }
     });
 
@@ -93,7 +104,12 @@ for (const variant of Object.keys(VARIANTS)) {
     test("Swarm configs and secrets carry a content hash in their names", () => {
       const objects = [...ofType(run, "serviceConfig:ServiceConfig"), ...ofType(run, "secret:Secret")];
       assert.ok(objects.length >= 10);
-      for (const o of objects) assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
+      for (const o of objects) {
+        assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
+        // The daemon's own rule (a longer name was refused on a real swarm: tests/swarm.failover.test.ts).
+        assert.match(String(o.inputs["name"]), /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9]$/, o.name);
+      }
+      assert.equal(new Set(objects.map((o) => o.inputs["name"])).size, objects.length, "names are unique");
     });
 
     test("overlays: encrypted, not attachable; CapRover's overlay only attached, and only to gateways behind its nginx", () => {
@@ -153,6 +169,11 @@ for (const variant of Object.keys(VARIANTS)) {
       assert.deepEqual(mounts, ["captain-data-mount-ams", "captain-data-mount-sfo"]);
     });
 
+    test("the socket proxy knows each gateway as a Swarm service (its task containers are not named after it)", () => {
+      const policy = JSON.parse(run.fileContent("/etc/socket-proxy/policy.json")) as { instances: Record<string, unknown>[] };
+      assert.deepEqual(policy.instances.map((i) => [i["gatewayService"], i["gatewayContainer"]]), [["openclaw-primary", null]]);
+    });
+
     test("daemon.json on every node is swarm-safe (no live-restore)", () => {
       const files = run.files.filter((f) => f.path === "/etc/docker/daemon.json");
       assert.equal(files.length, 4);
@@ -192,9 +213,72 @@ for (const variant of Object.keys(VARIANTS)) {
       const result = await checkOpenclawConfig(config, String(run.outputs["openclawVersion"]));
       assert.equal(result.valid, true, result.validateOutput);
       assert.deepEqual([result.summary?.critical, result.summary?.warn], [0, 0], describeFindings(result));
+      // The one warning allowed: the exporter plugin, which the gateway image must carry, is not in the oracle's install.
+      const warnings = (JSON.parse(/\{[\s\S]*\}/.exec(result.validateOutput)![0]) as { warnings: { path: string }[] }).warnings.map((w) => w.path);
+      assert.deepEqual(warnings, variant === "otel" ? ["plugins.entries.diagnostics-otel"] : [], result.validateOutput);
     });
   });
 }
+
+describe("the OpenTelemetry collector (seed 001)", () => {
+  test("pinned beside the gateway on the internal network only, with no route of its own out", () => {
+    const collector = byName(renderOf("otel"), "openclaw-otel-collector-service");
+    const task = collector.inputs["taskSpec"];
+    assert.deepEqual(task["placement"]["constraints"], [TRUSTED_CONSTRAINT]);
+    assert.deepEqual((task["networksAdvanceds"] as { name: string }[]).map((n) => n.name), ["openclaw-net"]);
+    assert.equal(task["containerSpec"]["readOnly"], true);
+    assert.equal(imagePinProblem(task["containerSpec"]["image"]), undefined);
+    assert.ok(renderOf("otel").outputs["serviceNames"] && (renderOf("otel").outputs["serviceNames"] as string[]).includes("openclaw-otel-collector"));
+  });
+  test("its exporter goes to the configured backend through the egress proxy; the allowlist gains that host only", () => {
+    const run = renderOf("otel");
+    const config = parseYaml(run.fileContent("/etc/otelcol-contrib/config.yaml"));
+    assert.deepEqual(config.exporters, { otlphttp: { endpoint: OTLP_BACKEND, proxy_url: "http://openclaw-egress:3128" } });
+    assert.equal(config.receivers.otlp.protocols.http.endpoint, "0.0.0.0:4318");
+    const squid = (variant: string) => renderOf(variant).fileContent("/etc/squid/squid.conf").split("\n");
+    const added = squid("otel").filter((l) => !squid("caprover").includes(l));
+    assert.deepEqual(added, [
+      "acl allowlist dstdomain -n .anthropic.com otlp.backend.example.net",
+      // If OpenClaw's exporter honours proxy.proxyUrl (as its other clients do), its calls to the collector arrive here.
+      "acl internal_host_1 dstdomain -n openclaw-otel-collector",
+      "acl internal_port_1 port 4318",
+      "http_access allow !CONNECT internal_host_1 internal_port_1",
+    ]);
+  });
+  test("the gateway's diagnostics.otel points at the collector: traces and metrics, never content", () => {
+    const oc = JSON.parse(renderOf("otel").fileContent("/etc/openclaw/openclaw.json"));
+    assert.deepEqual(oc.diagnostics.otel, {
+      enabled: true, endpoint: "http://openclaw-otel-collector:4318", protocol: "http/protobuf", serviceName: "openclaw-primary",
+      traces: true, metrics: true, logs: false, captureContent: false,
+    });
+    assert.deepEqual(oc.plugins, { allow: ["telegram", "diagnostics-otel"], entries: { "diagnostics-otel": { enabled: true } } });
+    assert.equal(JSON.parse(renderOf("caprover").fileContent("/etc/openclaw/openclaw.json")).diagnostics, undefined);
+  });
+  test("an endpoint the egress proxy cannot carry is refused naming the key", () => {
+    for (const [endpoint, why] of [["http://otlp.example.net", /expected https/], ["https://otlp.example.net:4318", /port 443/], ["https://203.0.113.9/otlp", /DNS name/], ["https://u:p@otlp.example.net", /credentials/]] as const) {
+      const run = runRender(["--stack", "otel-bad", "--config", writeStackFile(swarmConfig({ otel: { exporterEndpoint: endpoint } }))]);
+      assert.notEqual(run.status, 0, endpoint);
+      assert.match(run.stderr, /openclaw:otel\.exporterEndpoint: /, endpoint);
+      assert.match(run.stderr, why, endpoint);
+    }
+  });
+});
+
+describe("bind sources under /run survive a reboot of the trusted node", () => {
+  test("tmpfiles.d creates the socket proxy's listener directories; systemd-tmpfiles makes them as rendered", { skip: missingTools("systemd-tmpfiles", ["systemd-tmpfiles"]) }, () => {
+    const run = renderOf("caprover");
+    const placed = run.files.filter((f) => f.path === "/etc/tmpfiles.d/openclaw-swarm.conf");
+    assert.deepEqual(placed.map((f) => f.target), ["nyc"]);
+    const root = mkdtempSync(join(tmpdir(), "tmpfiles-"));
+    const conf = join(root, "openclaw-swarm.conf");
+    writeFileSync(conf, run.fileContent("/etc/tmpfiles.d/openclaw-swarm.conf"));
+    const created = runTool(findTool("systemd-tmpfiles")!, ["--create", `--root=${root}`, conf]);
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal((statSync(join(root, "run/openclaw/docker-proxy")).mode & 0o7777).toString(8), "711");
+    assert.equal((statSync(join(root, "run/openclaw/docker-proxy/primary")).mode & 0o7777).toString(8), "755");
+    assert.match(String(byName(run, "trusted-dirs").inputs["create"]), /systemd-tmpfiles --create \/etc\/tmpfiles.d\/openclaw-swarm.conf/);
+  });
+});
 
 describe("failover is a change, not a rebuild", () => {
   test("moving the trusted node keeps every resource name: Pulumi updates in place, nothing on the old node is deleted", () => {

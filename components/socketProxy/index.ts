@@ -30,7 +30,10 @@ const PROXY_SOCKETS_DIR = "/run/socket-proxy";
 export interface SocketProxyInstance {
   /** Gateway instance name; also the value of the sandbox's `openclaw.proxy.instance` label. */
   name: string;
-  /** The gateway's container name: it may inspect itself (reduced) and exec in itself as its own user. */
+  /**
+   * The gateway's container name (Swarm mode: its service name): it may inspect itself (reduced) and
+   * exec in itself as its own user.
+   */
   gatewayContainer: string;
   /** Host directory of this instance's sandbox workspaces (same path in the gateway). */
   sandboxRoot: string;
@@ -43,7 +46,7 @@ export interface SocketProxyPolicy {
   minApiVersion: string;
   logConfig: { Type: string; Config: Record<string, string> };
   instances: {
-    name: string; listen: string; gatewayContainer: string; sandboxRoot: string; sandboxNamePrefix: string; images: string[];
+    name: string; listen: string; gatewayContainer: string | null; gatewayService: string | null; sandboxRoot: string; sandboxNamePrefix: string; images: string[];
     network: string; workdir: string; maxMemoryBytes: number; maxPids: number; maxNanoCpus: number;
   }[];
 }
@@ -53,6 +56,8 @@ const instanceName = /^[a-z0-9][a-z0-9-]{0,30}$/;
 /** The proxy's policy.json: one listener and one policy per gateway instance. */
 export function renderSocketProxyPolicy(options: {
   instances: SocketProxyInstance[]; sandbox: SandboxLimits; sandboxImages?: string[]; socketsDir?: string; upstreamSocket?: string;
+  /** Gateways are Swarm services: a gateway is a running task of its service, not a container name. Default false. */
+  swarm?: boolean;
 }): string {
   const names = new Set<string>();
   for (const inst of options.instances) {
@@ -74,7 +79,8 @@ export function renderSocketProxyPolicy(options: {
     instances: options.instances.map((inst) => ({
       name: inst.name,
       listen: join(options.socketsDir ?? PROXY_SOCKETS_DIR, inst.name, "docker.sock"),
-      gatewayContainer: inst.gatewayContainer,
+      gatewayContainer: options.swarm ? null : inst.gatewayContainer,
+      gatewayService: options.swarm ? inst.gatewayContainer : null,
       sandboxRoot: inst.sandboxRoot,
       sandboxNamePrefix: SANDBOX_NAME_PREFIX,
       images: options.sandboxImages ?? [SANDBOX_IMAGE],
@@ -123,7 +129,7 @@ export class SocketProxy extends pulumi.ComponentResource {
   constructor(name: string, args: SocketProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:infra:SocketProxy", name, {}, opts);
     const hostSockets = args.hostSocketsDir ?? "/run/openclaw/docker-proxy";
-    this.policy = renderSocketProxyPolicy({ instances: args.instances, sandbox: args.sandbox });
+    this.policy = renderSocketProxyPolicy({ instances: args.instances, sandbox: args.sandbox, swarm: args.target.kind === "swarm" });
     this.access = Object.fromEntries(args.instances.map((inst) => [inst.name, {
       dockerHost: `unix://${GATEWAY_SOCKET_DIR}/docker.sock`,
       bind: { hostPath: `${hostSockets}/${inst.name}`, target: GATEWAY_SOCKET_DIR },

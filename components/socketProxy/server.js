@@ -21,6 +21,8 @@
  *    only this instance's sandboxes (label written by the proxy itself), plus its
  *    own gateway for the two calls OpenClaw makes to identify itself (a reduced
  *    inspect, and exec without user/env/privilege: what the gateway can already do).
+ *    The gateway is its container name, or in Swarm mode a running task of its
+ *    service as the manager records it (see isOwnGateway).
  * 5. Upgrade only on exec start (execs created here) and attach; the raw stream is
  *    spliced only after the daemon answers 101.
  * 6. Responses stream (pipe: backpressure); the only buffered ones are bounded.
@@ -102,7 +104,7 @@ const object = (fields, where0 = "") => (v, where = where0) => {
 // ---------------------------------------------------------------- policy
 
 /**
- * @typedef {{ name: string, listen: string, gatewayContainer: string, sandboxRoot: string, sandboxNamePrefix: string,
+ * @typedef {{ name: string, listen: string, gatewayContainer: string | null, gatewayService: string | null, sandboxRoot: string, sandboxNamePrefix: string,
  *   images: string[], network: string, workdir: string, maxMemoryBytes: number, maxPids: number, maxNanoCpus: number }} Instance
  * @typedef {{ upstreamSocket: string, minApiVersion: string, logConfig: { Type: string, Config: Record<string, string> }, instances: Instance[] }} Policy
  */
@@ -379,8 +381,27 @@ function createListener(policy, inst) {
     const name = String(info?.Name ?? "").replace(/^\//, "");
     const lbl = info?.Config?.Labels ?? {};
     if (lbl[SANDBOX_LABEL] === "1" && lbl[INSTANCE_LABEL] === inst.name && name.startsWith(inst.sandboxNamePrefix)) return { id: info.Id, gateway: false, info };
-    if (gatewayAllowed && name === inst.gatewayContainer) return { id: info.Id, gateway: true, info };
+    if (gatewayAllowed && await isOwnGateway(info, name)) return { id: info.Id, gateway: true, info };
     refuse(`container ${ref} is not one of this instance's sandboxes`);
+  }
+
+  /**
+   * Is this container the instance's own gateway? A container: the daemon's name for it. A Swarm task
+   * (named <service>.<slot>.<task id>): the manager's task record must name this very container as a
+   * running task of the gateway's service. Labels alone prove nothing: anyone who creates a container
+   * can set `com.docker.swarm.*` labels on it; the manager's record cannot be written that way.
+   * @param {any} info the daemon's inspect @param {string} name
+   */
+  async function isOwnGateway(info, name) {
+    if (inst.gatewayService === null) return name === inst.gatewayContainer;
+    const taskId = info?.Config?.Labels?.["com.docker.swarm.task.id"];
+    if (typeof taskId !== "string" || !/^[a-z0-9]{25}$/.test(taskId)) return false;
+    const task = await daemon("GET", `/tasks/${taskId}`);
+    if (task.status !== 200) return false;
+    const t = JSON.parse(task.body.toString("utf8"));
+    if (t?.Status?.ContainerStatus?.ContainerID !== info.Id || t?.DesiredState !== "running" || typeof t?.ServiceID !== "string" || !REF.test(t.ServiceID)) return false;
+    const service = await daemon("GET", `/services/${t.ServiceID}`);
+    return service.status === 200 && JSON.parse(service.body.toString("utf8"))?.Spec?.Name === inst.gatewayService;
   }
 
   /** @param {http.IncomingMessage} req @returns {Promise<Buffer>} */

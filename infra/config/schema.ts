@@ -47,6 +47,17 @@ const cpus = z.number().positive("expected a positive number of CPUs").max(256);
 const secretString = z.string().min(1, "expected a non-empty value").transform((v) => pulumi.secret(v));
 const absolutePath = z.string().regex(PLAIN_ABSOLUTE_PATH, "expected an absolute path");
 
+/** An OTLP/HTTP exporter endpoint the egress proxy can carry: https, port 443, a DNS name it can allowlist, no credentials. */
+export function otlpEndpointProblem(value: string): string | undefined {
+  let url: URL;
+  try { url = new URL(value); } catch { return "expected an https URL such as https://otlp.example.com"; }
+  if (url.protocol !== "https:") return "expected https (the egress proxy tunnels only TLS on 443)";
+  if (url.port !== "" && url.port !== "443") return "expected port 443 (the egress proxy tunnels only TLS on 443)";
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return "expected no credentials, query or fragment in the URL";
+  if (!ALLOWLIST_ENTRY.test(url.hostname) || url.hostname.startsWith(".")) return "expected a DNS name the egress allowlist can hold (not an IP address)";
+  return undefined;
+}
+
 // ---------------------------------------------------------------- shared parts
 
 const providerName = z.enum(PROVIDER_NAMES);
@@ -70,8 +81,8 @@ const imageFields = {
 };
 const imagesSchema = z.strictObject(imageFields).prefault({});
 // The swarm has no Caddy (CapRover's nginx or a tunnel is its ingress): no key it would ignore.
-const { caddy: _caddy, ...swarmImageFields } = imageFields;
-const swarmImagesSchema = z.strictObject(swarmImageFields).prefault({});
+const { caddy: _caddy, ...sharedImageFields } = imageFields;
+const swarmImagesSchema = z.strictObject({ ...sharedImageFields, otelCollector: image.default(DEFAULT_IMAGES.otelCollector) }).prefault({});
 
 const adminSchema = z.strictObject({
   addresses: z.array(allowedSource).min(1, "expected at least one admin address (SSH is allowed only from these)"),
@@ -224,18 +235,22 @@ function checkModels(cfg: ModelValues, ctx: z.RefinementCtx): void {
   });
 }
 
-/** The domains the models' providers and the configured channels need, in that order, each once. */
-export function requiredDomains(models: readonly { provider: ProviderName }[], channelTokens: Readonly<Record<string, unknown>>): string[] {
-  return [...new Set([...models.flatMap((m) => [...PROVIDERS[m.provider].domains]), ...channelDomains(channelTokens)])];
+/** The domains the models' providers, the configured channels and an OTLP backend need, in that order, each once. */
+export function requiredDomains(models: readonly { provider: ProviderName }[], channelTokens: Readonly<Record<string, unknown>>, otlpEndpoint?: string): string[] {
+  return [...new Set([
+    ...models.flatMap((m) => [...PROVIDERS[m.provider].domains]),
+    ...channelDomains(channelTokens),
+    ...(otlpEndpoint === undefined ? [] : [new URL(otlpEndpoint).hostname]),
+  ])];
 }
 
 /** extraDomains may add names, never repeat one or name one already covered (Squid refuses the list). */
-function checkExtraDomains(cfg: Pick<CommonValues, "egress" | "channelTokens">, models: readonly { provider: ProviderName }[], ctx: z.RefinementCtx): void {
-  const required = requiredDomains(models, cfg.channelTokens);
+function checkExtraDomains(cfg: Pick<CommonValues, "egress" | "channelTokens">, models: readonly { provider: ProviderName }[], ctx: z.RefinementCtx, otlpEndpoint?: string): void {
+  const required = requiredDomains(models, cfg.channelTokens, otlpEndpoint);
   const extra = cfg.egress.extraDomains;
   for (const { index, other, problem } of allowlistConflicts([...required, ...extra])) {
     if (index < required.length) continue;
-    const note = other < required.length ? " (a model's provider or a channel needs it)" : "";
+    const note = other < required.length ? " (a model's provider, a channel or the OTLP backend needs it)" : "";
     issue(ctx, ["egress", "extraDomains", index - required.length], `${problem}${note}: remove it`);
   }
 }
@@ -304,6 +319,16 @@ const swarmSchema = z.strictObject({
     clients: z.array(name).optional(),
     exportPath: absolutePath.default("/captain/data"),
   }).optional(),
+  /** Seed 001: an OpenTelemetry collector on the trusted node; the gateways export to it, it exports only through the egress proxy. */
+  otel: z.strictObject({
+    /** The backend's OTLP/HTTP endpoint, https on port 443 (the egress proxy tunnels nothing else); its host joins the egress allowlist. */
+    exporterEndpoint: z.string().superRefine((v, ctx) => {
+      const problem = otlpEndpointProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    memoryMb: memoryMb.default(256),
+    cpus: cpus.default(0.25),
+  }).optional(),
   /** caprover: CapRover's nginx proxies to the gateways over its overlay; cloudflare-tunnel: cloudflared on the trusted node. */
   ingress: z.strictObject({
     mode: z.enum(["caprover", "cloudflare-tunnel"]).default("caprover"),
@@ -348,7 +373,7 @@ const swarmSchema = z.strictObject({
   checkGatewayImage(cfg, ctx);
   checkModels(cfg, ctx);
   checkInstances(cfg, ctx);
-  checkExtraDomains(cfg, cfg.litellm.models, ctx);
+  checkExtraDomains(cfg, cfg.litellm.models, ctx, cfg.otel && !otlpEndpointProblem(cfg.otel.exporterEndpoint) ? cfg.otel.exporterEndpoint : undefined);
 }).transform(withGatewayImage);
 
 // ---------------------------------------------------------------- tailscale-host (seeds 003/004)

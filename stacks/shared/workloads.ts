@@ -7,6 +7,7 @@
 import { EgressProxy } from "../../components/egressProxy";
 import { Gateway, gatewayDirs } from "../../components/gateway";
 import { LITELLM_PORT, LiteLlm } from "../../components/litellm";
+import { OTLP_HTTP_PORT, OtelCollector } from "../../components/otelCollector";
 import { SocketProxy } from "../../components/socketProxy";
 import { requiredDomains, SingleVpsConfig, SwarmConfig } from "../../infra/config/schema";
 import { PublicRoute } from "../../infra/publicRoutes";
@@ -27,6 +28,8 @@ export interface WorkloadPlan {
   egress: Sizing;
   litellm: Sizing;
   gateways: (Sizing & { instance: string; dataRoot: string })[];
+  /** Swarm only, when `openclaw:otel` is set. */
+  otelCollector?: Sizing & { exporterEndpoint: string; image: string };
 }
 
 export function planWorkloads(config: DockerTopologyConfig): WorkloadPlan {
@@ -36,12 +39,16 @@ export function planWorkloads(config: DockerTopologyConfig): WorkloadPlan {
     egress: sized("openclaw-egress", config.egress),
     litellm: sized("openclaw-litellm", config.litellm),
     gateways: config.gateway.instances.map((i) => ({ ...sized(`openclaw-${i.name}`, config.gateway), instance: i.name, dataRoot: `/srv/openclaw/${i.name}` })),
+    ...(config.topology === "swarm" && config.otel
+      ? { otelCollector: { ...sized("openclaw-otel-collector", config.otel), exporterEndpoint: config.otel.exporterEndpoint, image: config.images.otelCollector } }
+      : {}),
   };
 }
 
 /** Every planned container, for the capacity check. */
 export function plannedContainers(plan: WorkloadPlan): { name: string; memoryMb: number }[] {
-  return [plan.socketProxy, plan.egress, plan.litellm, ...plan.gateways].map(({ name, memoryMb }) => ({ name, memoryMb }));
+  return [plan.socketProxy, plan.egress, plan.litellm, ...plan.gateways, ...(plan.otelCollector ? [plan.otelCollector] : [])]
+    .map(({ name, memoryMb }) => ({ name, memoryMb }));
 }
 
 /** The worst case of concurrent sandboxes, which the capacity check adds to the containers. */
@@ -70,6 +77,7 @@ export interface OpenclawWorkloads {
   egress: EgressProxy;
   litellm: LiteLlm;
   gateways: Gateway[];
+  otelCollector?: OtelCollector;
 }
 
 export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan, at: WorkloadPlacement): OpenclawWorkloads {
@@ -83,11 +91,13 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
     target: at.target(plan.socketProxy.name),
   });
 
+  const otel = plan.otelCollector;
   const egress = new EgressProxy(plan.egress.name, {
-    allowDomains: [...requiredDomains(config.litellm.models, config.channelTokens), ...config.egress.extraDomains],
+    // The collector's backend: its exporter's only way out.
+    allowDomains: [...requiredDomains(config.litellm.models, config.channelTokens, otel?.exporterEndpoint), ...config.egress.extraDomains],
     clientSubnets: [at.internalSubnet],
-    // proxy.proxyUrl clears NO_PROXY, so the gateways' calls to LiteLLM arrive here.
-    internalDestinations: [{ host: plan.litellm.name, port: LITELLM_PORT }],
+    // proxy.proxyUrl clears NO_PROXY, so the gateways' calls to LiteLLM (and to the collector) arrive here.
+    internalDestinations: [{ host: plan.litellm.name, port: LITELLM_PORT }, ...(otel ? [{ host: otel.name, port: OTLP_HTTP_PORT }] : [])],
     image: config.images.egressProxy,
     internalNetwork: at.internal,
     egressNetwork: at.egress,
@@ -108,6 +118,16 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
     target: at.target(plan.litellm.name),
   });
 
+  const otelCollector = otel && new OtelCollector(otel.name, {
+    image: otel.image,
+    exporterEndpoint: otel.exporterEndpoint,
+    egressProxyUrl: egress.url,
+    network: at.internal,
+    memoryMb: otel.memoryMb,
+    cpus: otel.cpus,
+    target: at.target(otel.name),
+  });
+
   const instances = config.gateway.instances;
   const gateways = plan.gateways.map((g, i) => {
     const botToken = config.channelTokens[g.instance];
@@ -126,6 +146,7 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
         primary: config.litellm.models[0]!.name,
       },
       telegram: botToken === undefined ? undefined : { botToken, allowFrom: instances[i]!.telegram?.allowFrom ?? [] },
+      telemetryEndpoint: otelCollector?.endpoint,
       sandbox: config.gateway.sandbox,
       soul: config.gateway.soul,
       memoryMb: g.memoryMb,
@@ -136,5 +157,5 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
     });
   });
 
-  return { socketProxy, egress, litellm, gateways };
+  return { socketProxy, egress, litellm, gateways, otelCollector };
 }

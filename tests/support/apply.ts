@@ -60,7 +60,7 @@ export function durationNs(value: string): number {
 }
 
 /** Container inputs this translator knows; anything else in a render fails the test. */
-const CONTAINER_INPUTS = new Set(["name", "image", "entrypoints", "command", "envs", "user", "networksAdvanced", "volumes", "memory", "memorySwap",
+const CONTAINER_INPUTS = new Set(["name", "image", "hostname", "entrypoints", "command", "envs", "user", "networksAdvanced", "volumes", "memory", "memorySwap",
   "cpus", "healthcheck", "restart", "maxRetryCount", "readOnly", "tmpfs", "capabilities", "securityOpts", "privileged", "logDriver", "logOpts", "labels", "ports", "mustRun"]);
 
 export interface ContainerCreate {
@@ -88,6 +88,7 @@ export function containerCreate(inputs: Record<string, any>): ContainerCreate {
     moreNetworks: rest,
     body: {
       Image: inputs["image"],
+      Hostname: inputs["hostname"] ?? undefined,
       Entrypoint: inputs["entrypoints"] ?? undefined,
       Cmd: inputs["command"] ?? undefined,
       Env: inputs["envs"] ?? [],
@@ -213,4 +214,93 @@ export async function waitHealthy(host: VpsHost, name: string, timeoutSeconds: n
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** docker.Service inputs this translator knows; anything else in a render fails the test. */
+const SERVICE_INPUTS = new Set(["name", "taskSpec", "mode", "updateConfig", "rollbackConfig", "convergeConfig", "endpointSpec"]);
+const CONTAINER_SPEC_INPUTS = new Set(["image", "hostname", "commands", "args", "env", "user", "readOnly", "capDrops", "capAdds", "configs", "secrets", "mounts", "healthcheck", "labels"]);
+const TASK_SPEC_INPUTS = new Set(["containerSpec", "placement", "resources", "restartPolicy", "networksAdvanceds", "logDriver"]);
+
+/** Swarm update/rollback config from the provider's shape. */
+function updateConfig(u: Record<string, any>): Record<string, unknown> {
+  return {
+    Parallelism: u["parallelism"], Delay: durationNs(u["delay"]), Monitor: durationNs(u["monitor"]), MaxFailureRatio: Number(u["maxFailureRatio"]),
+    Order: u["order"], FailureAction: u["failureAction"],
+  };
+}
+
+/**
+ * Translates docker.Service inputs into the Engine API's ServiceSpec (what the docker provider sends).
+ * `ids` maps each config/secret name the service references to the id the daemon gave it.
+ */
+export function serviceSpec(inputs: Record<string, any>, ids: Record<string, string>): Record<string, unknown> {
+  const unknownKeys = (o: Record<string, unknown>, known: Set<string>) => Object.keys(o).filter((k) => !known.has(k));
+  const task = inputs["taskSpec"];
+  const cs = task["containerSpec"];
+  const unknown = [...unknownKeys(inputs, SERVICE_INPUTS), ...unknownKeys(task, TASK_SPEC_INPUTS), ...unknownKeys(cs, CONTAINER_SPEC_INPUTS)];
+  if (unknown.length > 0) throw new Error(`service ${inputs["name"]}: inputs not translated: ${unknown.join(", ")}`);
+  const id = (name: string) => { const v = ids[name]; if (!v) throw new Error(`service ${inputs["name"]}: no id for ${name}`); return v; };
+  const hc = cs["healthcheck"];
+  const rp = task["restartPolicy"];
+  return {
+    Name: inputs["name"],
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: cs["image"], Hostname: cs["hostname"], Command: cs["commands"], Args: cs["args"],
+        Env: Object.entries(cs["env"] ?? {}).map(([k, v]) => `${k}=${v}`),
+        User: cs["user"], ReadOnly: cs["readOnly"] ?? false, CapabilityDrop: cs["capDrops"], CapabilityAdd: cs["capAdds"],
+        Labels: Object.fromEntries((cs["labels"] ?? []).map((l: { label: string; value: string }) => [l.label, l.value])),
+        Configs: (cs["configs"] ?? []).map((c: Record<string, any>) => ({
+          ConfigID: id(c["configName"]), ConfigName: c["configName"],
+          File: { Name: c["fileName"], UID: c["fileUid"], GID: c["fileGid"], Mode: c["fileMode"] },
+        })),
+        Secrets: (cs["secrets"] ?? []).map((c: Record<string, any>) => ({
+          SecretID: id(c["secretName"]), SecretName: c["secretName"],
+          File: { Name: c["fileName"], UID: c["fileUid"], GID: c["fileGid"], Mode: c["fileMode"] },
+        })),
+        Mounts: (cs["mounts"] ?? []).map((m: Record<string, any>) => ({ Type: m["type"], Source: m["source"], Target: m["target"], ReadOnly: m["readOnly"] ?? false })),
+        Healthcheck: hc && { Test: hc.tests, Interval: durationNs(hc.interval), Timeout: durationNs(hc.timeout), Retries: hc.retries, StartPeriod: durationNs(hc.startPeriod) },
+      },
+      Placement: { Constraints: task["placement"]["constraints"], MaxReplicas: task["placement"]["maxReplicas"] },
+      Resources: {
+        Limits: { MemoryBytes: task["resources"]["limits"]["memoryBytes"], NanoCPUs: task["resources"]["limits"]["nanoCpus"] },
+        Reservations: { MemoryBytes: task["resources"]["reservation"]["memoryBytes"], NanoCPUs: task["resources"]["reservation"]["nanoCpus"] },
+      },
+      RestartPolicy: { Condition: rp["condition"], Delay: durationNs(rp["delay"]), MaxAttempts: rp["maxAttempts"], Window: durationNs(rp["window"]) },
+      Networks: (task["networksAdvanceds"] ?? []).map((n: { name: string; aliases?: string[] }) => ({ Target: n.name, Aliases: n.aliases ?? [] })),
+      LogDriver: { Name: task["logDriver"]["name"], Options: task["logDriver"]["options"] },
+    },
+    Mode: { Replicated: { Replicas: inputs["mode"]["replicated"]["replicas"] } },
+    UpdateConfig: updateConfig(inputs["updateConfig"]),
+    RollbackConfig: updateConfig(inputs["rollbackConfig"]),
+    EndpointSpec: { Mode: inputs["endpointSpec"]["mode"] },
+  };
+}
+
+/**
+ * Creates a render's Swarm service through the applier's host (a manager): the configs and secrets it
+ * references first (secret data: a fresh value per secret, kept in the applier's `secrets` under the
+ * secret's resource name), then the service (the engine's order). `endpointMode` overrides VIP where this
+ * kernel has no IP_VS. Returns the service id.
+ */
+export async function createService(applier: RenderApplier, resourceName: string, overrides: { image?: string; endpointMode?: "dnsrr" } = {}): Promise<string> {
+  const { render, host: manager, secrets, sshUser } = applier;
+  const service = render.resources.find((r) => r.type === "docker:index/service:Service" && r.name === resourceName);
+  if (!service) throw new Error(`the render has no service ${resourceName}`);
+  const ids: Record<string, string> = {};
+  for (const dep of service.dependsOn) {
+    const r = render.resources.find((x) => x.name === dep && (x.type === "docker:index/serviceConfig:ServiceConfig" || x.type === "docker:index/secret:Secret"));
+    if (!r) continue;
+    const kind = r.type === "docker:index/secret:Secret" ? "secrets" : "configs";
+    let data = r.inputs["data"] as string;
+    if (data === SECRET) {
+      if (!secrets.has(r.name)) secrets.set(r.name, randomBytes(24).toString("hex"));
+      data = Buffer.from(secrets.get(r.name)!).toString("base64");
+    }
+    ids[r.inputs["name"]] = (await dockerOk(manager, "POST", `/${kind}/create`, { Name: r.inputs["name"], Data: data }, sshUser)).ID;
+  }
+  const inputs = structuredClone(service.inputs);
+  if (overrides.image) inputs["taskSpec"]["containerSpec"]["image"] = overrides.image;
+  if (overrides.endpointMode) inputs["endpointSpec"] = { mode: overrides.endpointMode };
+  return (await dockerOk(manager, "POST", "/services/create", serviceSpec(inputs, ids), sshUser)).ID;
 }
