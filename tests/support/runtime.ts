@@ -26,8 +26,13 @@ export interface Runtime {
   teardown(): number;
 }
 
-export async function startRuntime(options: { images: StackImageKey[]; config?: Record<string, unknown> }): Promise<Runtime> {
-  const cluster = await bootVps({ hosts: ["vps"], sudoUsers: ["deploy"] });
+export async function startRuntime(options: {
+  images: StackImageKey[];
+  config?: Record<string, unknown>;
+  /** Namespace prefix and address range of the suite family (default: the runtime suites' ocrt, 10.210.0.0/16). */
+  vps?: { prefix: string; range: string };
+}): Promise<Runtime> {
+  const cluster = await bootVps({ hosts: ["vps"], sudoUsers: ["deploy"], ...options.vps });
   try {
     const host = cluster.hosts[0]!;
     const load = await loadImages(host, options.images);
