@@ -147,7 +147,10 @@ export class EgressProxy extends pulumi.ComponentResource {
       capAdd: ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"],
       readOnlyRoot: true,
       tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/log/squid": "rw,noexec,nosuid,size=64m", "/run": "rw,noexec,nosuid,size=8m", "/var/run": "rw,noexec,nosuid,size=8m" },
-      healthcheck: { test: ["CMD-SHELL", "squid -k check"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 15 },
+      // A TCP connect to the proxy port (bash: both the Ubuntu and the Debian image have it). Not `squid -k check`:
+      // squid runs as PID 1 here and refuses to signal it ("Bad PID file ... unreasonably small PID value: 1",
+      // seen on a real VPS), so the container was never healthy.
+      healthcheck: { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${SQUID_PORT}`], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 15 },
     }, args.target, this);
     this.registerOutputs({ url: this.url, hostName: this.hostName });
   }

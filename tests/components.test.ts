@@ -93,7 +93,7 @@ describe("container mode", () => {
     assert.equal(c["image"], "ubuntu/squid:6.6-24.04_edge");
     assert.deepEqual(c["networksAdvanced"], [{ name: "openclaw-net" }, { name: "egress-net" }]);
     assert.deepEqual(c["volumes"], [{ hostPath: "/opt/openclaw/openclaw-egress/etc/squid/squid.conf", containerPath: "/etc/squid/squid.conf", readOnly: true }]);
-    assert.deepEqual(c["healthcheck"]["tests"], ["CMD-SHELL", "squid -k check"]);
+    assert.deepEqual(c["healthcheck"]["tests"], ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3128"]);
     assert.deepEqual(c["capabilities"]["adds"], ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"]);
     const file = inputsOf(render, "openclaw-egress-etc-squid-squid.conf");
     assert.match(file["create"], /install -d -m 0755 \/opt\/openclaw\/openclaw-egress\/etc\/squid/);
