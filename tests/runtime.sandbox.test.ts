@@ -41,8 +41,11 @@ describe("runtime: the sandbox, end to end, on a real VPS", { skip, timeout: 1_2
     mp = await startModelPath({ standin: { reply: "no tool offered", command: COMMAND }, socketProxy: true });
     console.log(`runtime sandbox: ${JSON.stringify(mp.timings)}`);
     assert.deepEqual(await daemonSandboxes(), [], "no sandbox before the turn");
+    const started = Date.now();
     turn = await mp.agentTurn("run the marker command", 600);
-    console.log(`runtime sandbox: agent turn ${turn.seconds.toFixed(1)} s (exit ${turn.status})`);
+    const first = (await mp.providerRequests()).find((q) => q.method === "POST" && JSON.stringify(q.body.messages).includes("run the marker command"));
+    const firstAfter = first ? `${((Date.parse(first.at) - started) / 1000).toFixed(1)} s` : "never";
+    console.log(`runtime sandbox: agent turn ${turn.seconds.toFixed(1)} s (exit ${turn.status}), first model request after ${firstAfter}`);
   });
   after(() => {
     if (mp) console.log(`runtime sandbox: teardown ${mp.teardown().toFixed(1)} s; proof wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
