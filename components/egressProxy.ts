@@ -1,8 +1,8 @@
 /**
  * EgressProxy: Squid as the only way out of the internal network. HTTPS
- * CONNECT to port 443 of allowlisted domains, plus (optionally) plain HTTP to
- * exactly one internal destination (LiteLLM, because OpenClaw's proxy.proxyUrl
- * clears NO_PROXY); everything else is refused. Valid for Squid 5.7 (Debian)
+ * CONNECT to port 443 of allowlisted domains, plus (optionally) plain HTTP or a
+ * CONNECT tunnel to exactly one internal destination (LiteLLM, because
+ * OpenClaw's proxy.proxyUrl clears NO_PROXY); everything else is refused. Valid for Squid 5.7 (Debian)
  * and 6.x (the container image).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -78,7 +78,9 @@ export function renderSquidConf(options: SquidConfOptions): string {
   lines.push(
     "",
     "http_access deny !localnet",
-    ...options.internalDestinations.map((_, i) => `http_access allow !CONNECT internal_host_${i} internal_port_${i}`),
+    // Plain requests (LiteLLM-style clients) and CONNECT tunnels: OpenClaw 2026.9's proxy client tunnels even
+    // http:// URLs (CONNECT openclaw-litellm:4000, seen on a real VPS). Either way, exactly that name and port.
+    ...options.internalDestinations.map((_, i) => `http_access allow internal_host_${i} internal_port_${i}`),
     "http_access deny !CONNECT",
     "http_access deny !https_port",
     "http_access deny ip_literal",
@@ -145,7 +147,10 @@ export class EgressProxy extends pulumi.ComponentResource {
       capAdd: ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"],
       readOnlyRoot: true,
       tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/log/squid": "rw,noexec,nosuid,size=64m", "/run": "rw,noexec,nosuid,size=8m", "/var/run": "rw,noexec,nosuid,size=8m" },
-      healthcheck: { test: ["CMD-SHELL", "squid -k check"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 15 },
+      // A TCP connect to the proxy port (bash: both the Ubuntu and the Debian image have it). Not `squid -k check`:
+      // squid runs as PID 1 here and refuses to signal it ("Bad PID file ... unreasonably small PID value: 1",
+      // seen on a real VPS), so the container was never healthy.
+      healthcheck: { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${SQUID_PORT}`], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 15 },
     }, args.target, this);
     this.registerOutputs({ url: this.url, hostName: this.hostName });
   }

@@ -144,7 +144,10 @@ export class Gateway extends pulumi.ComponentResource {
       volumes: [{ source: volume.name, target: STATE_DIR, readOnly: false }],
       binds: [
         { hostPath: workspace, target: workspace, readOnly: false, ensure: { ...owned, mode: "0700" } },
-        { hostPath: this.sandboxRoot, target: this.sandboxRoot, readOnly: false, ensure: { ...owned, mode: "0700" } },
+        // The socket proxy (root without capabilities, so without DAC override) walks into each workspace to prove a
+        // bind source free of symlinks: root's group may search, nobody else may (0700 made every sandbox create
+        // fail with "bind source ... does not exist" on a real VPS).
+        { hostPath: this.sandboxRoot, target: this.sandboxRoot, readOnly: false, ensure: { uid: GATEWAY_UID, gid: 0, mode: "0710" } },
         { ...args.docker.bind, readOnly: true },
       ],
       memoryMb: args.memoryMb,

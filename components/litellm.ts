@@ -27,6 +27,7 @@ export function renderLiteLlmConfig(models: ModelConfig[]): string {
       litellm_params: {
         model: `${PROVIDERS[m.provider].litellmPrefix}/${m.model}`,
         api_key: `os.environ/${providerKeyEnv(m.provider)}`,
+        ...(m.apiBase !== undefined ? { api_base: m.apiBase } : {}),
         ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
         ...(m.maxBudgetUsd !== undefined ? { max_budget: m.maxBudgetUsd, budget_duration: "30d" } : {}),
       },

@@ -93,7 +93,7 @@ describe("container mode", () => {
     assert.equal(c["image"], "ubuntu/squid:6.6-24.04_edge");
     assert.deepEqual(c["networksAdvanced"], [{ name: "openclaw-net" }, { name: "egress-net" }]);
     assert.deepEqual(c["volumes"], [{ hostPath: "/opt/openclaw/openclaw-egress/etc/squid/squid.conf", containerPath: "/etc/squid/squid.conf", readOnly: true }]);
-    assert.deepEqual(c["healthcheck"]["tests"], ["CMD-SHELL", "squid -k check"]);
+    assert.deepEqual(c["healthcheck"]["tests"], ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3128"]);
     assert.deepEqual(c["capabilities"]["adds"], ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE"]);
     const file = inputsOf(render, "openclaw-egress-etc-squid-squid.conf");
     assert.match(file["create"], /install -d -m 0755 \/opt\/openclaw\/openclaw-egress\/etc\/squid/);
@@ -224,7 +224,7 @@ describe("swarm mode", () => {
 
 describe("LiteLLM renderers", () => {
   // LiteLLM's documented proxy config (docs.litellm.ai/docs/proxy/configs), the keys this project uses.
-  const litellmParams = z.strictObject({ model: z.string().regex(/^[a-z_]+\/.+/), api_key: z.string().regex(/^os\.environ\/[A-Z_]+$/), rpm: z.number().int().optional(), tpm: z.number().int().optional(), max_budget: z.number().optional(), budget_duration: z.string().regex(/^\d+[smhd]|\d+mo$/).optional() });
+  const litellmParams = z.strictObject({ model: z.string().regex(/^[a-z_]+\/.+/), api_key: z.string().regex(/^os\.environ\/[A-Z_]+$/), api_base: z.url({ protocol: /^https$/ }).optional(), rpm: z.number().int().optional(), tpm: z.number().int().optional(), max_budget: z.number().optional(), budget_duration: z.string().regex(/^\d+[smhd]|\d+mo$/).optional() });
   const documented = z.strictObject({
     model_list: z.array(z.strictObject({ model_name: z.string(), litellm_params: litellmParams })).min(1),
     router_settings: z.strictObject({ fallbacks: z.array(z.record(z.string(), z.array(z.string()))) }).optional(),
@@ -234,8 +234,14 @@ describe("LiteLLM renderers", () => {
 
   test("config.yaml matches the documented schema, budgets, rpm and fallbacks from config", () => {
     const parsed = documented.parse(parseYaml(renderLiteLlmConfig(MODELS)));
+    assert.equal(parsed.model_list[0]?.litellm_params.api_base, undefined, "no api_base unless configured: the provider's public API");
     assert.deepEqual(parsed.model_list[0], { model_name: "claude", litellm_params: { model: "anthropic/claude-opus-4-6", api_key: "os.environ/ANTHROPIC_API_KEY", rpm: 60, max_budget: 100, budget_duration: "30d" } });
     assert.deepEqual(parsed.router_settings?.fallbacks, [{ claude: ["sonnet"] }]);
+  });
+
+  test("a model's apiBase becomes its api_base", () => {
+    const parsed = documented.parse(parseYaml(renderLiteLlmConfig([{ name: "local", provider: "openai", model: "qwen3", apiBase: "https://llm.corp.example.com/v1", fallbacks: [] }])));
+    assert.deepEqual(parsed.model_list[0]?.litellm_params, { model: "openai/qwen3", api_key: "os.environ/OPENAI_API_KEY", api_base: "https://llm.corp.example.com/v1" });
   });
 
   test("the start script is shellcheck-clean", { skip: missingTools("shellcheck on the LiteLLM start script", ["shellcheck"]) }, () => {

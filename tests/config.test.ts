@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { providerDomains } from "../infra/config/schema";
 import { gatewayImage, OPENCLAW_VERSION } from "../infra/versions";
 import { loadStackFile } from "../render/cli";
 import { TEST_HOST_KEY as HOST_KEY, ZONE_ID as ZONE } from "./support/fixtures";
@@ -107,6 +108,19 @@ const BAD: BadCase[] = [
   { what: "admin CIDR admitting everybody", values: patch({ admin: { addresses: ["0.0.0.0/0"] } }), path: "openclaw:admin.addresses[0]", says: /admits every address/ },
   { what: "network with host bits", values: patch({ networks: { internal: "172.30.10.1/24" } }), path: "openclaw:networks.internal", says: /host bits set/ },
   { what: "networks that overlap", values: patch({ networks: { internal: "172.30.10.0/24", proxy: "172.30.10.128/25" } }), path: "openclaw:networks.proxy", says: /overlaps networks\.internal/ },
+  ...([
+    ["plain http", "http://llm.example.com/v1", /only tunnels https/],
+    ["an IP literal", "https://203.0.113.9/v1", /not a lowercase DNS name/],
+    ["a port other than 443", "https://llm.example.com:8443/v1", /only tunnels port 443/],
+    ["credentials in the URL", "https://user:pw@llm.example.com/v1", /providerApiKeys, never in a URL/],
+    ["a query", "https://llm.example.com/v1?key=x", /without a query/],
+    ["not a URL", "llm.example.com", /expected an https:\/\/ URL/],
+  ] as const).map(([what, apiBase, says]): BadCase => ({
+    what: `model apiBase with ${what}`,
+    values: patch({ litellm: { models: [{ name: "m", provider: "openai", model: "m", apiBase }] }, providerApiKeys: { openai: "sk" } }),
+    path: "openclaw:litellm.models[0].apiBase",
+    says,
+  })),
   { what: "two models with one name", values: patch({ litellm: { models: [{ name: "a", provider: "anthropic", model: "m" }, { name: "a", provider: "anthropic", model: "n" }] } }), path: "openclaw:litellm.models[1].name", says: /duplicate model name/ },
   { what: "gateway image of another release than openclawVersion", values: patch({ images: { gateway: "ghcr.io/openclaw/openclaw:2026.9.1" } }), path: "openclaw:images.gateway", says: /tag of openclaw:openclawVersion/ },
   { what: "a removed key (admin.sshPort: host.sshPort is the one SSH port)", values: patch({ admin: { addresses: ["203.0.113.7/32"], sshPort: 9922 } }), path: "openclaw:admin.sshPort", says: /unknown key/ },
@@ -179,6 +193,16 @@ describe("valid configs", () => {
     assert.equal(config.topology, "single-vps");
     if (config.topology !== "single-vps") return;
     assert.equal(await isSecret(config.providerApiKeys.anthropic!), true);
+  });
+  test("a model's apiBase host replaces its provider's domains in the egress allowlist; a covered name is left out", () => {
+    const models = (list: unknown[]) => patch({ litellm: { models: list }, providerApiKeys: { openai: "sk", anthropic: "sk" } });
+    const domains = (values: Record<string, unknown>) => {
+      const config = parseStackConfig(engineConfig(values), ALL_SECRETS);
+      return config.topology === "single-vps" ? providerDomains(config.litellm.models) : [];
+    };
+    assert.deepEqual(domains(models([{ name: "a", provider: "openai", model: "m", apiBase: "https://llm.corp.example.com/v1" }, { name: "b", provider: "anthropic", model: "m" }])),
+      ["llm.corp.example.com", ".anthropic.com"]);
+    assert.deepEqual(domains(models([{ name: "a", provider: "openai", model: "m" }, { name: "b", provider: "openai", model: "n", apiBase: "https://api.openai.com/v1" }])), [".openai.com"]);
   });
   test("swarm", () => assert.equal(parseStackConfig(engineConfig(swarmValid()), ALL_SECRETS).topology, "swarm"));
   test("tailscale-host", () => assert.equal(parseStackConfig(engineConfig(tailscaleValid()), ALL_SECRETS).topology, "tailscale-host"));

@@ -110,6 +110,7 @@ const SINGLE_VPS: Record<string, Variation> = {
     v["providerApiKeys"] = { ...v["providerApiKeys"], openai: "sk-openai-test" };
   }),
   "litellm.models[].model": change((v) => { v["litellm"].models[0].model = "claude-opus-4-7"; }),
+  "litellm.models[].apiBase": change((v) => { v["litellm"].models[0].apiBase = "https://llm.corp.example.com/v1"; }),
   "litellm.models[].maxBudgetUsd": change((v) => { v["litellm"].models[0].maxBudgetUsd = 150; }),
   "litellm.models[].rpm": change((v) => { v["litellm"].models[0].rpm = 30; }),
   "litellm.models[].fallbacks[]": change((v) => { v["litellm"].models[0].fallbacks = []; }),

@@ -125,7 +125,9 @@ describe("EgressProxy squid.conf", { skip }, () => {
     ["loopback literal", "https://127.0.0.1/"],
     ["port 8443 on an allowlisted domain", "https://api.anthropic.com:8443/"],
     ["port 22 on an allowlisted domain", "https://api.anthropic.com:22/"],
-    ["CONNECT to the internal destination", "https://openclaw-litellm:4000/"],
+    ["CONNECT to the internal destination's name on another port", "https://openclaw-litellm:4001/"],
+    ["CONNECT to another internal container", "https://openclaw-docker-proxy:2375/"],
+    ["CONNECT to the internal destination's address", "https://192.0.2.40:4000/"],
   ];
   for (const [what, target] of denied) {
     test(`denies ${what} (${target})`, () => {
@@ -135,6 +137,10 @@ describe("EgressProxy squid.conf", { skip }, () => {
 
   test("denies a plain-HTTP GET to an allowlisted domain", () => {
     assert.equal(get("http://api.anthropic.com/"), "403");
+  });
+
+  test("allows a CONNECT tunnel to exactly the internal destination (OpenClaw's proxy client tunnels http:// URLs)", () => {
+    assert.notEqual(connect("https://openclaw-litellm:4000/"), "403");
   });
 
   test("allows plain HTTP to exactly the internal destination, nothing else internal", () => {

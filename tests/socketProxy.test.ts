@@ -102,6 +102,19 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       assert.equal(h.docker("a", ["unpause", name]).status, 0);
       assert.equal((await inspect(name)).State.Paused, false);
     });
+    test("OpenClaw's protected skills binds (read-only, over the workspace) pass, and the daemon mounts them read-only", async () => {
+      const skilled = "openclaw-sbx-skilled";
+      const wsk = h.workspace("a", "skilled");
+      mkdirSync(join(wsk, "skills"));
+      mkdirSync(join(wsk, ".agents", "skills"), { recursive: true });
+      const created = h.docker("a", [...openclawCreateArgv(skilled), "--workdir", "/workspace", "-v", `${wsk}:/workspace:z`,
+        "-v", `${wsk}/skills:/workspace/skills:ro,z`, "-v", `${wsk}/.agents/skills:/workspace/.agents/skills:ro,z`, SANDBOX_IMAGE, "sleep", "infinity"]);
+      assert.equal(created.status, 0, created.stderr);
+      assert.equal(h.docker("a", ["start", skilled]).status, 0);
+      const mounts = (await inspect(skilled)).Mounts as { Source: string; Destination: string; RW: boolean }[];
+      assert.deepEqual(mounts.map((m) => [m.Destination, m.RW]).sort(), [["/workspace", true], ["/workspace/.agents/skills", false], ["/workspace/skills", false]]);
+      assert.equal(h.docker("a", ["rm", "-f", skilled]).status, 0);
+    });
     test("stop and rm", async () => {
       assert.equal(h.docker("a", ["stop", "-t", "1", name]).status, 0);
       assert.equal((await inspect(name)).State.Running, false);
@@ -112,6 +125,7 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
 
   describe("hostile matrix: refused, and the daemon shows nothing happened", () => {
     const wsA = () => join(h.root("a"), "victim-a");
+    const wsS = () => join(h.root("a"), "symlinked-skills");
     let victimA = "";
     let victimB = "";
     let ownExecB = "";
@@ -134,6 +148,10 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       mkdirSync(join(h.root("a"), "wsl"), { recursive: true });
       symlinkSync("/", join(h.root("a"), "wsl", "x"));
       symlinkSync("/", join(h.root("a"), "linkws"));
+      mkdirSync(join(wsA(), "skills"), { recursive: true });
+      mkdirSync(join(wsA(), "other"), { recursive: true });
+      mkdirSync(wsS(), { recursive: true });
+      symlinkSync("/etc", join(wsS(), "skills"));
       assert.equal((await h.d.api("POST", "/images/openclaw-sandbox:bookworm-slim/tag?repo=other&tag=1")).status, 201);
     });
 
@@ -181,6 +199,14 @@ describe("socket proxy in front of a real dockerd", { skip }, () => {
       ["bind through a symlink planted in a workspace", () => cliCreateBody(join(h.root("a"), "wsl", "x"))],
       ["bind of a workspace that is a symlink", () => cliCreateBody(join(h.root("a"), "linkws"))],
       ["two binds", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace`, `${wsA()}:/w2`] } })],
+      ["skills bind writable", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${wsA()}/skills:/workspace/skills:z`] } })],
+      ["skills bind of another instance's workspace", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${join(h.root("b"), "victim-b")}/skills:/workspace/skills:ro,z`] } })],
+      ["skills bind of the workspace itself onto the skills target", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${wsA()}:/workspace/skills:ro`] } })],
+      ["skills bind whose skills dir is a symlink planted by the sandbox", () => cliCreateBody(wsS(), { host: { Binds: [`${wsS()}:/workspace:z`, `${wsS()}/skills:/workspace/skills:ro,z`] } })],
+      ["skills bind of another name in the workspace", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${wsA()}/other:/workspace/skills:ro`] } })],
+      ["skills bind without the workspace", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}/skills:/workspace/skills:ro`] } })],
+      ["skills bind twice", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${wsA()}/skills:/workspace/skills:ro`, `${wsA()}/skills:/workspace/skills:ro`] } })],
+      ["skills bind with a traversal", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:z`, `${wsA()}/skills/../../../..:/workspace/skills:ro`] } })],
       ["bind with shared propagation", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/workspace:rshared`] } })],
       ["bind onto another target", () => cliCreateBody(wsA(), { host: { Binds: [`${wsA()}:/etc`] } })],
       ["bind mount of /etc", () => cliCreateBody(wsA(), { host: { Mounts: [{ Type: "bind", Source: "/etc", Target: "/etc2" }] } })],

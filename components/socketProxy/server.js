@@ -118,20 +118,54 @@ function checkWorkspaceSource(inst, source) {
   const parent = path.posix.dirname(source);
   const leaf = path.posix.basename(source);
   if (parent !== inst.sandboxRoot || !REF.test(leaf)) refuse(`bind source ${source} is not a workspace directly under ${inst.sandboxRoot}`);
+  checkRealDirectory(source);
+}
+
+/**
+ * Read-only binds OpenClaw lays over a writable workspace so the agent cannot
+ * rewrite its own skills (2026.9: `<workspace>/skills` and `<workspace>/.agents/skills`
+ * at the same places under the workdir, added only when the directory exists).
+ */
+const PROTECTED_SKILL_DIRS = ["skills", ".agents/skills"];
+
+/**
+ * Binds: at most the workspace at the workdir, plus read-only protected skills
+ * binds of that same workspace. Each source is a real directory now (no symlink).
+ * @param {Instance} inst @returns {Check}
+ */
+const bindList = (inst) => (v, where) => {
+  if (v === null) return undefined;
+  if (!Array.isArray(v) || v.length > 1 + PROTECTED_SKILL_DIRS.length) refuse(`${where} must be a list of at most ${1 + PROTECTED_SKILL_DIRS.length}`);
+  const binds = /** @type {unknown[]} */ (v).map((b, i) => {
+    if (typeof b !== "string") refuse(`${where}[${i}] must be a string`);
+    const [source = "", target = "", mode = "rw", ...rest] = /** @type {string} */ (b).split(":");
+    if (rest.length > 0) refuse(`${where}[${i}] has a value that is not allowed`);
+    if (!mode.split(",").every((o) => ["rw", "ro", "z"].includes(o))) refuse(`${where}[${i}]: bind options ${mode} are not allowed`);
+    return { source, target, readOnly: mode.split(",").includes("ro") && !mode.split(",").includes("rw"), where: `${where}[${i}]` };
+  });
+  const workspace = binds.find((b) => b.target === inst.workdir);
+  if (binds.length > 0 && !workspace) refuse(`${where}: the only binds allowed are the workspace at ${inst.workdir} and its protected skills, read-only`);
+  if (!workspace) return v;
+  checkWorkspaceSource(inst, workspace.source);
+  const seen = new Set();
+  for (const b of binds) {
+    if (b === workspace) continue;
+    const dir = PROTECTED_SKILL_DIRS.find((d) => b.target === `${inst.workdir}/${d}`);
+    if (!dir || seen.has(dir) || b.source !== `${workspace.source}/${dir}` || !b.readOnly) {
+      refuse(`${b.where}: the only binds allowed are the workspace at ${inst.workdir} and its protected skills, read-only`);
+    }
+    seen.add(dir);
+    checkRealDirectory(b.source);
+  }
+  return v;
+};
+
+/** @param {string} source */
+function checkRealDirectory(source) {
   let real;
   try { real = fs.realpathSync(source); } catch { refuse(`bind source ${source} does not exist`); }
   if (real !== source || !fs.lstatSync(source).isDirectory()) refuse(`bind source ${source} is or passes through a symlink`);
 }
-
-/** @param {Instance} inst @returns {Check} */
-const bindSpec = (inst) => (v, where) => {
-  if (typeof v !== "string") refuse(`${where} must be a string`);
-  const [source = "", target, mode = "rw", ...rest] = /** @type {string} */ (v).split(":");
-  if (rest.length > 0 || target !== inst.workdir) refuse(`${where}: the only bind allowed is the workspace at ${inst.workdir}`);
-  if (!mode.split(",").every((o) => ["rw", "ro", "z"].includes(o))) refuse(`${where}: bind options ${mode} are not allowed`);
-  checkWorkspaceSource(inst, source);
-  return v;
-};
 
 /** The sandbox's label namespace; the proxy's own instance label cannot be forged. */
 /** @type {Check} */
@@ -163,7 +197,7 @@ const tmpfs = (v, where) => {
  */
 function checkCreate(inst, logConfig, body) {
   const hostConfig = object({
-    Binds: list(bindSpec(inst), 1),
+    Binds: bindList(inst),
     NetworkMode: (v, w) => { if (v !== inst.network) refuse(`${w} must be ${inst.network}`); return v; },
     CapDrop: (v, w) => { if (!Array.isArray(v) || v.length !== 1 || String(v[0]).toUpperCase() !== "ALL") refuse(`${w} must be ["ALL"]`); return ["ALL"]; },
     ReadonlyRootfs: (v, w) => { if (v !== true) refuse(`${w} must be true`); return true; },
@@ -429,8 +463,8 @@ function createListener(policy, inst) {
     return s ? `?${s}` : "";
   };
 
-  /** Re-checks a sandbox's workspace bind just before the daemon mounts it (start, restart). @param {any} info */
-  const recheckBinds = (info) => { for (const bind of info?.HostConfig?.Binds ?? []) checkWorkspaceSource(inst, String(bind).split(":")[0] ?? ""); };
+  /** Re-checks a sandbox's binds just before the daemon mounts them (start, restart). @param {any} info */
+  const recheckBinds = (info) => { bindList(inst)(info?.HostConfig?.Binds ?? [], "HostConfig.Binds"); };
 
   /**
    * Authorizes one request. Returns what to send upstream.

@@ -109,10 +109,45 @@ const gatewaySchema = z.strictObject({
   soul: z.string().min(1).optional(),
 });
 
+/**
+ * Where LiteLLM sends a model's requests instead of its provider's public API: a self-hosted or
+ * proxied provider (vLLM, an Azure or corporate LLM gateway). Its host replaces the provider's
+ * domains in the egress allowlist. https on port 443 only: Squid tunnels nothing else, and the
+ * provider key must not cross the network in clear. A DNS name, never an IP literal (Squid refuses those).
+ */
+const apiBase = z.string().superRefine((value, ctx) => {
+  const problem = apiBaseProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export function apiBaseProblem(value: string): string | undefined {
+  const expected = "expected an https:// URL of a DNS name on port 443 such as https://llm.example.com/v1";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return expected;
+  }
+  if (url.protocol !== "https:") return `${expected}: the egress proxy only tunnels https, and the provider key must not travel in clear`;
+  if (url.username !== "" || url.password !== "") return `${expected}: credentials belong in openclaw:providerApiKeys, never in a URL`;
+  if (url.port !== "") return `${expected}: the egress proxy only tunnels port 443`;
+  if (url.search !== "" || url.hash !== "" || value.includes("?") || value.includes("#")) return `${expected}, without a query or fragment`;
+  if (!ALLOWLIST_ENTRY.test(url.hostname) || url.hostname.startsWith(".")) return `${expected}: "${url.hostname}" is not a lowercase DNS name (IP literals are refused by the egress proxy)`;
+  return undefined;
+}
+
+/** The host a model's requests go to, when its apiBase moves them off the provider's public API. */
+export function apiBaseHost(model: { apiBase?: string | undefined }): string | undefined {
+  // A malformed apiBase is already a config problem of its own: it adds no domain.
+  return model.apiBase === undefined || apiBaseProblem(model.apiBase) ? undefined : new URL(model.apiBase).hostname;
+}
+
 const modelSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, "expected a model alias such as anthropic/claude-opus-4-6"),
   provider: providerName,
   model: z.string().min(1),
+  /** Default: the provider's public API (infra/providers.ts). */
+  apiBase: apiBase.optional(),
   maxBudgetUsd: z.number().positive().optional(),
   rpm: z.number().int().positive().optional(),
   fallbacks: z.array(z.string()).default([]),
@@ -235,17 +270,28 @@ function checkModels(cfg: ModelValues, ctx: z.RefinementCtx): void {
   });
 }
 
-/** The domains the models' providers, the configured channels and an OTLP backend need, in that order, each once. */
-export function requiredDomains(models: readonly { provider: ProviderName }[], channelTokens: Readonly<Record<string, unknown>>, otlpEndpoint?: string): string[] {
+/**
+ * The domains the models need, in model order, each once: the provider's domains, or exactly the
+ * apiBase host when a model has one. A name a `.parent` entry already covers is left out (Squid
+ * refuses the pair).
+ */
+export function providerDomains(models: readonly { provider: ProviderName; apiBase?: string | undefined }[]): string[] {
+  const all = [...new Set(models.flatMap((m) => { const host = apiBaseHost(m); return host === undefined ? [...PROVIDERS[m.provider].domains] : [host]; }))];
+  const covered = new Set(allowlistConflicts(all).map((c) => c.index));
+  return all.filter((_, i) => !covered.has(i));
+}
+
+/** What the egress allowlist must hold: the models' domains, the configured channels' and an OTLP backend's, each once. */
+export function requiredDomains(models: readonly { provider: ProviderName; apiBase?: string | undefined }[], channelTokens: Readonly<Record<string, unknown>>, otlpEndpoint?: string): string[] {
   return [...new Set([
-    ...models.flatMap((m) => [...PROVIDERS[m.provider].domains]),
+    ...providerDomains(models),
     ...channelDomains(channelTokens),
     ...(otlpEndpoint === undefined ? [] : [new URL(otlpEndpoint).hostname]),
   ])];
 }
 
 /** extraDomains may add names, never repeat one or name one already covered (Squid refuses the list). */
-function checkExtraDomains(cfg: Pick<CommonValues, "egress" | "channelTokens">, models: readonly { provider: ProviderName }[], ctx: z.RefinementCtx, otlpEndpoint?: string): void {
+function checkExtraDomains(cfg: Pick<CommonValues, "egress" | "channelTokens">, models: readonly { provider: ProviderName; apiBase?: string | undefined }[], ctx: z.RefinementCtx, otlpEndpoint?: string): void {
   const required = requiredDomains(models, cfg.channelTokens, otlpEndpoint);
   const extra = cfg.egress.extraDomains;
   for (const { index, other, problem } of allowlistConflicts([...required, ...extra])) {

@@ -17,6 +17,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SANDBOX_IMAGE } from "../../components/socketProxy";
 import { parseImageRef } from "../../infra/images";
 import { DEFAULT_IMAGES, NODE24_VERSION, OPENCLAW_VERSION } from "../../infra/versions";
 import { CACHE_ROOT, debianMirror, PROJECT_ROOT, TOOLS_DIR } from "./tools";
@@ -39,9 +40,11 @@ export const STANDIN_VERSIONS = {
   // Debian 12's own packages (the published images are newer: squid 6.x, caddy 2.10).
   squid: "5.7",
   caddy: "2.6.2",
+  // The gateway's Docker CLI: Debian 12's docker.io (the published image's is docker-ce-cli, when built with it).
+  dockerCli: "20.10.24",
 } as const;
 
-type ImageKey = "base" | "node24" | "gateway" | "socketProxy" | "egressProxy" | "caddy" | "litellm";
+type ImageKey = "base" | "node24" | "gateway" | "socketProxy" | "egressProxy" | "caddy" | "litellm" | "sandbox";
 
 interface Recipe {
   tag: string;
@@ -67,11 +70,13 @@ const BASE_BUILD = {
 export const RECIPES: Record<ImageKey, Recipe> = {
   base: { tag: `${TEST_REGISTRY}/debian:12-minbase`, args: { build: JSON.stringify(BASE_BUILD) } },
   node24: { tag: `${TEST_REGISTRY}/node:${STANDIN_VERSIONS.node24}`, recipe: "node", parent: "base", args: {}, npm: [["node", `node-linux-${NODE_ARCH}@${STANDIN_VERSIONS.node24}`]] },
-  gateway: { tag: `${TEST_REGISTRY}/openclaw:${STANDIN_VERSIONS.openclaw}`, recipe: "gateway", parent: "node24", args: {}, npm: [["app", `openclaw@${STANDIN_VERSIONS.openclaw}`]] },
+  gateway: { tag: `${TEST_REGISTRY}/openclaw:${STANDIN_VERSIONS.openclaw}`, recipe: "gateway", parent: "node24", args: { DOCKER_CLI_VERSION: STANDIN_VERSIONS.dockerCli }, npm: [["app", `openclaw@${STANDIN_VERSIONS.openclaw}`]], network: true },
   socketProxy: { tag: `${TEST_REGISTRY}/node:${STANDIN_VERSIONS.socketProxyNode}`, recipe: "node", parent: "base", args: {}, npm: [["node", `node-linux-${NODE_ARCH}@${STANDIN_VERSIONS.socketProxyNode}`]] },
   egressProxy: { tag: `${TEST_REGISTRY}/squid:${STANDIN_VERSIONS.squid}-debian12`, recipe: "squid", parent: "base", args: { SQUID_VERSION: STANDIN_VERSIONS.squid }, network: true },
   caddy: { tag: `${TEST_REGISTRY}/caddy:${STANDIN_VERSIONS.caddy}-debian12`, recipe: "caddy", parent: "base", args: { CADDY_VERSION: STANDIN_VERSIONS.caddy }, network: true },
   litellm: { tag: `${TEST_REGISTRY}/litellm:v${STANDIN_VERSIONS.litellm}`, recipe: "litellm", parent: "base", args: { LITELLM_VERSION: STANDIN_VERSIONS.litellm }, network: true },
+  // Not a stack role: OpenClaw's default sandbox image, under the local name OpenClaw (and the socket proxy's policy) expect.
+  sandbox: { tag: SANDBOX_IMAGE, recipe: "sandbox", parent: "base", args: {}, network: true },
 };
 
 /** The stack roles these images stand in for (`openclaw:images.<role>`). */
