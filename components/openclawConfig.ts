@@ -11,7 +11,7 @@ import { SandboxConfig } from "../infra/config/schema";
 export type GatewayExposure =
   /** In a container on a bridge/overlay network, behind Caddy, cloudflared or CapRover's nginx. */
   | { kind: "reverse-proxy"; trustedProxies: string[] }
-  /** On the host, bound to loopback, published on the tailnet by Tailscale Serve. */
+  /** On the host, bound to loopback, published on the tailnet by Tailscale Serve (run by root, not by the gateway). */
   | { kind: "tailscale-serve" };
 
 export interface OpenclawConfigOptions {
@@ -92,7 +92,11 @@ export function renderOpenclawConfig(o: OpenclawConfigOptions): string {
     gateway["trustedProxies"] = o.exposure.trustedProxies;
   } else {
     gateway["bind"] = "loopback";
-    gateway["tailscale"] = { mode: "serve" };
+    // Serve is root's job (components/tailscale.ts runs `tailscale serve` at apply time). With mode "serve" the
+    // gateway manages the route itself: it runs the tailscale CLI at every start and exits when that fails
+    // (seen on a real host: "Gateway failed to start: ... tailscale serve status --json", then a restart loop),
+    // and it could only succeed as a tailscaled operator, which could also turn Funnel on.
+    gateway["tailscale"] = { mode: "off" };
     gateway["trustedProxies"] = ["127.0.0.1/32", "::1/128"];
   }
 

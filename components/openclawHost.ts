@@ -10,7 +10,8 @@
  *   (`openclaw-use-release <version>`, which reverts itself when the
  *   gateways do not come back healthy).
  * - openclaw.json comes from the same renderer as the containers (bind
- *   loopback, `gateway.tailscale.mode: serve`); the gateway token is a
+ *   loopback, `gateway.tailscale.mode: off`: root runs `tailscale serve`, the
+ *   gateway never drives tailscaled); the gateway token is a
  *   root-only file handed to the unit with LoadCredential, or resolved by
  *   `op run` (1Password) when configured.
  * - SOUL.md is root-owned and bind-mounted read-only into the workspace, so
@@ -40,6 +41,7 @@ export const HOST_PATHS = {
   etc: "/etc/openclaw",
   credentials: "/etc/openclaw/credentials",
   soul: "/etc/openclaw/soul",
+  dockerProxyPolicies: "/etc/openclaw/docker-proxy",
   sbin: "/usr/local/sbin",
 } as const;
 /** Parent of every instance's socket-proxy listener directory. */
@@ -68,7 +70,8 @@ export function instancePaths(name: string) {
     configDir: `${HOST_PATHS.etc}/${name}`,
     config: `${HOST_PATHS.etc}/${name}/openclaw.json`,
     opEnv: `${HOST_PATHS.etc}/${name}/op.env`,
-    proxyPolicy: `${HOST_PATHS.etc}/${name}/docker-proxy.json`,
+    /** Read by the socket proxy's user, so not in the instance's 0700 config dir. */
+    proxyPolicy: `${HOST_PATHS.dockerProxyPolicies}/${name}.json`,
     tokenFile: `${HOST_PATHS.credentials}/${name}-gateway-token`,
     opTokenFile: `${HOST_PATHS.credentials}/${name}-op-service-account-token`,
     /** A credential as the unit sees it (LoadCredential <name>). */
@@ -267,6 +270,7 @@ setup_instance() { # user home config-dir
 ensure_dir ${HOST_PATHS.etc} root:root 0755
 ensure_dir ${HOST_PATHS.credentials} root:root 0700
 ensure_dir ${HOST_PATHS.soul} root:root 0755
+ensure_dir ${HOST_PATHS.dockerProxyPolicies} root:root 0755
 if ! id -u ${DOCKER_PROXY_USER} >/dev/null 2>&1; then
   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${DOCKER_PROXY_USER}
   changed=1
@@ -420,7 +424,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
     const setup = run("instances", renderInstanceSetupScript({ instances: args.instances }), []);
     const runtime = run("runtime", renderRuntimeInstallScript({ registry: args.registry }), []);
     const release = run(`release-${args.version}`, renderReleaseInstallScript({ registry: args.registry, version: args.version }), [runtime]);
-    const useRelease = placed("use-release", `${HOST_PATHS.sbin}/openclaw-use-release`, renderUseReleaseScript({ instances: args.instances, healthTimeoutSeconds: 90 }));
+    const useRelease = placed("use-release", `${HOST_PATHS.sbin}/openclaw-use-release`, renderUseReleaseScript({ instances: args.instances, healthTimeoutSeconds: 180 }));
     const proxyServer = placed("socket-proxy", HOST_PATHS.socketProxy, socketProxyServerSource(), "0444");
     // One root-only file per provider key, loaded by every gateway unit as the credential <id>-api-key.
     const providerKeys = args.models.providers.map((provider) => ({

@@ -77,5 +77,7 @@ echo "install-validators: tools ready in ${TOOLS_DIR}"
 # The test VPS root filesystem (Debian 12 + systemd + sshd + Docker Engine), cached by recipe hash,
 # and the stand-in images of every workload (tests/images), cached by content hash.
 node_modules/.bin/tsx tests/support/vps.ts prepare
+# What a tailscale-host test host installs (Node, npm, every pinned OpenClaw release), served to it from this cache.
+node_modules/.bin/tsx tests/support/npmCache.ts prepare
 mkdir -p "${CACHE_ROOT}/images"
 flock "${CACHE_ROOT}/images/.lock" node_modules/.bin/tsx tests/support/images.ts build

@@ -218,7 +218,8 @@ describe("the rendered tailscale-host stack", () => {
         const text = r.fileContent(entry.path);
         const parsed = JSON.parse(text);
         assert.equal(parsed.gateway.bind, "loopback");
-        assert.deepEqual(parsed.gateway.tailscale, { mode: "serve" });
+        // The gateway must not drive tailscaled (it would exec the tailscale CLI at start, and need operator rights).
+        assert.deepEqual(parsed.gateway.tailscale, { mode: "off" });
         // With op run the token exists only in the gateway's environment; the oracle gets one the same way.
         const env: Record<string, string> = variant.endsWith("-op") ? { OPENCLAW_GATEWAY_TOKEN: "3f1b".repeat(16) } : {};
         if (variant.endsWith("-op")) assert.equal(parsed.gateway.auth.token, undefined);

@@ -12,6 +12,8 @@
  *                          netns <PREFIX>-N-sw: bridge br0
  *   host i  netns <PREFIX>-N-<name>, eth0 A.B.N.(10+i), no default route:
  *           nothing leaves the machine; hosts and runner share one segment.
+ *   `tailnet`: also tailscale0 A.B.(128+N).(10+i) on a second bridge br1,
+ *           runner <PREFIX>Nt A.B.(128+N).1; SSH goes over it.
  * Each host's root is an overlayfs over the cached rootfs; /var/lib/docker is
  * a plain directory (Docker's overlay2 cannot sit on overlayfs). teardown()
  * kills every process in the host's cgroups and removes the cgroups, mounts,
@@ -50,6 +52,14 @@ export interface VpsOptions {
   sudoUsers?: string[];
   /** Seconds to wait for sshd and dockerd. */
   bootTimeoutSeconds?: number;
+  /** Debian packages beyond VPS_PACKAGES (a rootfs of its own, cached by its recipe like the default one). */
+  extraPackages?: string[];
+  /**
+   * A tailnet-only host: each host also gets `tailscale0`, a veth on a second segment A.B.(128+N).0/24 that
+   * the runner joins at .1 (a stand-in for Tailscale's interface: UFW's rules for it are enforced exactly as
+   * on the real one), and SSH goes over it. eth0 stays the "internet" side, where the runner also sits.
+   */
+  tailnet?: boolean;
 }
 
 export interface CommandResult {
@@ -73,6 +83,8 @@ export interface VpsHost {
   name: string;
   /** Address on the cluster's segment; the runner reaches it directly. */
   address: string;
+  /** With `tailnet`: the host's tailscale0 address, which SSH uses. */
+  tailnetAddress?: string;
   sshPort: number;
   /** The host's public key: "ssh-ed25519 AAAA...". */
   hostKey: string;
@@ -97,6 +109,8 @@ export interface VpsCluster {
   host(name: string): VpsHost;
   /** The runner's address on the segment (what a firewall must admit for SSH). */
   runnerAddress: string;
+  /** With `tailnet`: the runner's address on the tailnet segment. */
+  tailnetRunnerAddress?: string;
   /** The segment, e.g. 10.210.3.0/24. */
   subnet: string;
   /** Private key file every host accepts (for root and sudoUsers). */
@@ -124,11 +138,12 @@ const ip = (...args: string[]) => sh("ip", args);
 // ---------------------------------------------------------------- rootfs
 
 /** Builds (once per recipe) and returns the extracted rootfs directory. */
-export function ensureRootfs(): string {
-  const recipe = createHash("sha256").update(readFileSync(ROOTFS_SCRIPT)).update(VPS_PACKAGES.join(",")).digest("hex").slice(0, 16);
+export function ensureRootfs(extraPackages: string[] = []): string {
+  const packages = [...new Set([...VPS_PACKAGES, ...extraPackages])].sort();
+  const recipe = createHash("sha256").update(readFileSync(ROOTFS_SCRIPT)).update(packages.join(",")).digest("hex").slice(0, 16);
   const dir = join(CACHE_ROOT, "rootfs", recipe);
   if (!existsSync(join(dir, "root.complete"))) {
-    const r = spawnSync("bash", [ROOTFS_SCRIPT, dir, ...VPS_PACKAGES], { stdio: ["ignore", "inherit", "inherit"] });
+    const r = spawnSync("bash", [ROOTFS_SCRIPT, dir, ...packages], { stdio: ["ignore", "inherit", "inherit"] });
     if (r.status !== 0) throw new Error(`building the VPS rootfs failed (${ROOTFS_SCRIPT} exit ${r.status})`);
   }
   return join(dir, "root");
@@ -201,6 +216,8 @@ interface ClusterPlan {
   scratch: string;
   switchNs: string;
   runnerLink: string;
+  /** The runner's end of the tailnet segment (`tailnet` clusters only). */
+  tailnetLink?: string;
   hostNames: string[];
 }
 
@@ -225,6 +242,7 @@ function destroyCluster(plan: ClusterPlan): void {
   unmountAllUnder(plan.scratch);
   for (const host of plan.hostNames) sh("ip", ["netns", "del", netnsOf(plan, host)], { allowFail: true });
   sh("ip", ["link", "del", plan.runnerLink], { allowFail: true });
+  if (plan.tailnetLink) sh("ip", ["link", "del", plan.tailnetLink], { allowFail: true });
   sh("ip", ["netns", "del", plan.switchNs], { allowFail: true });
   discard(plan.scratch);
 }
@@ -344,12 +362,16 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
   const [a, b] = parseRange(options.range ?? "10.210.0.0/16");
   for (const name of options.hosts) if (!/^[a-z][a-z0-9]{0,11}$/.test(name)) throw new Error(`host name ${name}: 1-12 lowercase letters/digits`);
   const started = Date.now();
-  const lower = ensureRootfs();
+  const lower = ensureRootfs(options.extraPackages);
   reapStale(prefix);
 
   const index = claimIndex(prefix);
+  if (options.tailnet && index >= 128) throw new Error(`${prefix}: a tailnet cluster needs an index below 128 (got ${index})`);
   const scratch = join(SCRATCH_ROOT, prefix, String(index));
-  const plan: ClusterPlan = { prefix, index, scratch, switchNs: `${prefix}-${index}-sw`, runnerLink: `${prefix}${index}h`, hostNames: options.hosts };
+  const plan: ClusterPlan = {
+    prefix, index, scratch, switchNs: `${prefix}-${index}-sw`, runnerLink: `${prefix}${index}h`, hostNames: options.hosts,
+    ...(options.tailnet ? { tailnetLink: `${prefix}${index}t` } : {}),
+  };
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true, mode: 0o700 });
   writeFileSync(planFile(scratch), JSON.stringify({ plan, owner: process.pid }));
@@ -377,6 +399,15 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
     sw("link", "set", "uplink", "master", "br0", "up");
     ip("addr", "add", `${runnerAddress}/24`, "dev", plan.runnerLink);
     ip("link", "set", plan.runnerLink, "up");
+    const tailnetRunnerAddress = options.tailnet ? `${a}.${b}.${128 + index}.1` : undefined;
+    if (plan.tailnetLink) {
+      sw("link", "add", "br1", "type", "bridge");
+      sw("link", "set", "br1", "up");
+      ip("link", "add", plan.tailnetLink, "type", "veth", "peer", "name", "tailnet", "netns", plan.switchNs);
+      sw("link", "set", "tailnet", "master", "br1", "up");
+      ip("addr", "add", `${tailnetRunnerAddress}/24`, "dev", plan.tailnetLink);
+      ip("link", "set", plan.tailnetLink, "up");
+    }
 
     const clientKey = join(scratch, "id_ed25519");
     const clientPublic = generateKey(clientKey, `${prefix}-${index}-runner`);
@@ -402,6 +433,15 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
       ip("-n", ns, "addr", "add", `${address}/24`, "dev", "eth0");
       ip("-n", ns, "link", "set", "eth0", "up");
       sh("ip", ["neigh", "flush", "dev", plan.runnerLink], { allowFail: true });
+      const tailnetAddress = options.tailnet ? `${a}.${b}.${128 + index}.${10 + i}` : undefined;
+      if (tailnetAddress && plan.tailnetLink) {
+        sw("link", "add", `t${i}`, "type", "veth", "peer", "name", "tailscale0", "netns", ns);
+        sw("link", "set", `t${i}`, "master", "br1", "up");
+        ip("-n", ns, "addr", "add", `${tailnetAddress}/24`, "dev", "tailscale0");
+        ip("-n", ns, "link", "set", "tailscale0", "up");
+        sh("ip", ["neigh", "flush", "dev", plan.tailnetLink], { allowFail: true });
+      }
+      const sshAddress = tailnetAddress ?? address;
 
       const hostKeyFile = join(dir, "ssh_host_ed25519_key");
       const hostKey = generateKey(hostKeyFile, name);
@@ -416,7 +456,7 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         sh("chroot", [merged, "chown", "-R", `${user}:${user}`, `/home/${user}/.ssh`]);
         writeInto(merged, `etc/sudoers.d/90-${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
       }
-      const knownHosts = `${address} ${hostKey}`;
+      const knownHosts = `${sshAddress} ${hostKey}`;
       // One multiplexed connection per user (ControlMaster): a suite's hundreds of commands do not each
       // open a TCP connection (a rate-limited SSH port would refuse them); `fresh` opts out, for checks
       // that must see a new login (pinned host key, refused users).
@@ -425,7 +465,7 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         "-o", `UserKnownHostsFile=${knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
         "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
         ...(fresh ? ["-o", "ControlMaster=no", "-o", "ControlPath=none"] : ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(scratch, "cm-%C")}`, "-o", "ControlPersist=20"]),
-        "-p", "22", `${user}@${address}`,
+        "-p", "22", `${user}@${sshAddress}`,
       ];
       const ssh = (command: string, o: SshOptions = {}) => runSsh([...sshArgs(o.user, o.fresh), "--", command], o);
       const start = () => {
@@ -446,24 +486,24 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         child.unref();
       };
       return {
-        name, address, sshPort: 22, hostKey, knownHosts, netns: ns, rootDir: merged, sshArgs, ssh, start,
+        name, address, ...(tailnetAddress ? { tailnetAddress } : {}), sshPort: 22, hostKey, knownHosts, netns: ns, rootDir: merged, sshArgs, ssh, start,
         async sshOk(command: string, o: SshOptions = {}) {
           const r = await ssh(command, o);
           if (r.status !== 0) throw new Error(`${name}: ${command.slice(0, 200)} failed (${r.status}): ${r.stderr.trim()}`);
           return r.stdout;
         },
         dockerEnv(user = "root") {
-          return { ...process.env, PATH: `${join(scratch, "bin")}:${process.env["PATH"] ?? ""}`, DOCKER_HOST: `ssh://${user}@${address}` };
+          return { ...process.env, PATH: `${join(scratch, "bin")}:${process.env["PATH"] ?? ""}`, DOCKER_HOST: `ssh://${user}@${sshAddress}` };
         },
       };
     });
 
     writeFileSync(knownHostsPath, hosts.map((h) => h.knownHosts).join("\n") + "\n");
     writeFileSync(sshConfigPath, [
-      `Host ${hosts.map((h) => h.address).join(" ")} ${hosts.map((h) => h.name).join(" ")}`,
+      `Host ${hosts.map((h) => h.tailnetAddress ?? h.address).join(" ")} ${hosts.map((h) => h.name).join(" ")}`,
       `  IdentityFile ${clientKey}`, "  IdentitiesOnly yes", "  BatchMode yes",
       `  UserKnownHostsFile ${knownHostsPath}`, "  GlobalKnownHostsFile /dev/null", "  StrictHostKeyChecking yes", "  LogLevel ERROR",
-      ...hosts.flatMap((h) => [`Host ${h.name}`, `  HostName ${h.address}`]), "",
+      ...hosts.flatMap((h) => [`Host ${h.name}`, `  HostName ${h.tailnetAddress ?? h.address}`]), "",
     ].join("\n"));
     // The docker CLI runs plain `ssh`: a wrapper first on PATH gives it this cluster's config.
     writeInto(scratch, "bin/ssh", `#!/bin/sh\nexec /usr/bin/ssh -F ${sshConfigPath} "$@"\n`, 0o755);
@@ -489,6 +529,7 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
         return h;
       },
       runnerAddress,
+      ...(tailnetRunnerAddress ? { tailnetRunnerAddress } : {}),
       subnet,
       privateKeyPath: clientKey,
       knownHostsPath,
