@@ -123,8 +123,8 @@ export class Gateway extends pulumi.ComponentResource {
       name,
       image: args.image,
       // OpenClaw records its state-dir owner lease by hostname and reclaims a dead owner's lease only on
-      // the same hostname: with Docker's per-container hostname, a new task (a failover's restored state,
-      // a replaced container after a crash) refused to start for the lease's 5 minutes (seen on the swarm).
+      // the same hostname: with Docker's per-task hostname, a new task (a failover's restored state, a task
+      // replacing a crashed one) refused to start for the lease's 5 minutes (seen on the swarm). Swarm mode only.
       hostname: name,
       user: `${GATEWAY_UID}:${GATEWAY_UID}`,
       env: {

@@ -50,7 +50,7 @@ export interface WorkloadSpec {
   tmpfs?: Record<string, string>;
   capAdd?: string[];
   labels?: Record<string, string>;
-  /** A hostname that every container or task of this workload keeps (default: Docker's, the container id). */
+  /** Swarm mode: a hostname every task of this workload keeps (default: Docker's, each task's container id). */
   hostname?: string;
   ports?: { internal: number; external: number; ip: string; protocol?: "tcp" | "udp" }[];
 }
@@ -125,7 +125,6 @@ function deployContainer(spec: WorkloadSpec, target: ContainerTarget, opts: pulu
   return new docker.Container(`${spec.name}-container`, {
     name: spec.name,
     image: spec.image,
-    hostname: spec.hostname,
     entrypoints: spec.entrypoint,
     command: spec.command,
     envs: Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
