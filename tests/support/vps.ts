@@ -393,21 +393,18 @@ export async function bootVps(options: VpsOptions): Promise<VpsCluster> {
     const runnerAddress = `${a}.${b}.${index}.1`;
     const sw = (...args: string[]) => ip("-n", plan.switchNs, ...args);
     sw("link", "set", "lo", "up");
-    sw("link", "add", "br0", "type", "bridge");
-    sw("link", "set", "br0", "up");
-    ip("link", "add", plan.runnerLink, "type", "veth", "peer", "name", "uplink", "netns", plan.switchNs);
-    sw("link", "set", "uplink", "master", "br0", "up");
-    ip("addr", "add", `${runnerAddress}/24`, "dev", plan.runnerLink);
-    ip("link", "set", plan.runnerLink, "up");
+    /** A segment: a bridge in the switch namespace, and the runner's veth into it at `address`. */
+    const segment = (bridge: string, runnerLink: string, uplink: string, address: string) => {
+      sw("link", "add", bridge, "type", "bridge");
+      sw("link", "set", bridge, "up");
+      ip("link", "add", runnerLink, "type", "veth", "peer", "name", uplink, "netns", plan.switchNs);
+      sw("link", "set", uplink, "master", bridge, "up");
+      ip("addr", "add", `${address}/24`, "dev", runnerLink);
+      ip("link", "set", runnerLink, "up");
+    };
+    segment("br0", plan.runnerLink, "uplink", runnerAddress);
     const tailnetRunnerAddress = options.tailnet ? `${a}.${b}.${128 + index}.1` : undefined;
-    if (plan.tailnetLink) {
-      sw("link", "add", "br1", "type", "bridge");
-      sw("link", "set", "br1", "up");
-      ip("link", "add", plan.tailnetLink, "type", "veth", "peer", "name", "tailnet", "netns", plan.switchNs);
-      sw("link", "set", "tailnet", "master", "br1", "up");
-      ip("addr", "add", `${tailnetRunnerAddress}/24`, "dev", plan.tailnetLink);
-      ip("link", "set", plan.tailnetLink, "up");
-    }
+    if (plan.tailnetLink && tailnetRunnerAddress) segment("br1", plan.tailnetLink, "tailnet", tailnetRunnerAddress);
 
     const clientKey = join(scratch, "id_ed25519");
     const clientPublic = generateKey(clientKey, `${prefix}-${index}-runner`);
