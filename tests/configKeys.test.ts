@@ -198,7 +198,8 @@ const SWARM: Record<string, Variation> = {
 /** The committed swarm-nyc stack with every optional key present. */
 function swarmBase(): Values {
   const v = loadCommitted("swarm");
-  const nodes = (v["nodes"] as Values[]).map((n) => (n["name"] === "nyc" ? { ...n, publicAddress: "198.51.100.10" } : n["name"] === "fra" ? { ...n, labels: { region: "eu" } } : n));
+  // nyc, the trusted node, runs every pinned service: with the collector and a tunnel they need more than 8 GiB.
+  const nodes = (v["nodes"] as Values[]).map((n) => (n["name"] === "nyc" ? { ...n, publicAddress: "198.51.100.10", memoryMb: 16384 } : n["name"] === "fra" ? { ...n, labels: { region: "eu" } } : n));
   return {
     ...v,
     nodes,
@@ -254,6 +255,7 @@ function tailscaleHostBase(): Values {
     providerApiKeys: { anthropic: "sk-ant-test" },
     channelTokens: { primary: "7001:test-token" },
     alertWebhookUrl: "https://hooks.example.com/test",
+    egress: { extraDomains: [] },
   };
 }
 
