@@ -238,11 +238,12 @@ describe("the OpenTelemetry collector (seed 001)", () => {
     const squid = (variant: string) => renderOf(variant).fileContent("/etc/squid/squid.conf").split("\n");
     const added = squid("otel").filter((l) => !squid("caprover").includes(l));
     assert.deepEqual(added, [
-      "acl allowlist dstdomain -n .anthropic.com otlp.backend.example.net",
-      // If OpenClaw's exporter honours proxy.proxyUrl (as its other clients do), its calls to the collector arrive here.
+      // (api.telegram.org is there in both: the committed stack has a bot token.)
+      "acl allowlist dstdomain -n .anthropic.com api.telegram.org otlp.backend.example.net",
+      // OpenClaw's proxy client tunnels even http:// URLs (CONNECT), so its calls to the collector arrive here either way.
       "acl internal_host_1 dstdomain -n openclaw-otel-collector",
       "acl internal_port_1 port 4318",
-      "http_access allow !CONNECT internal_host_1 internal_port_1",
+      "http_access allow internal_host_1 internal_port_1",
     ]);
   });
   test("the gateway's diagnostics.otel points at the collector: traces and metrics, never content", () => {
