@@ -5,10 +5,11 @@
  * security audit, and a token-age reminder (tokens rotate through Pulumi).
  */
 import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "../infra/secrets";
 import { hostFile } from "../infra/files";
-import { Host } from "../infra/hosts";
+import { asRoot, Host } from "../infra/hosts";
 import { PLAIN_ABSOLUTE_PATH } from "../infra/rules";
 import { SystemdUnit } from "./systemdUnit";
 
@@ -273,6 +274,15 @@ export class Operations extends pulumi.ComponentResource {
       mode: "0400", owner: "root:root", secret: args.alertWebhookUrl !== undefined,
     }, { parent: this });
 
+    // The backup units may write only the repository (ReadWritePaths); systemd refuses to start a unit whose
+    // ReadWritePaths does not exist (226/NAMESPACE, seen on a real VPS), and restic init cannot create it under
+    // ProtectSystem=strict: the directory exists, root-only, before any unit does.
+    const repositoryDir = new command.remote.Command(`${name}-backup-repository`, {
+      connection: args.host.connection,
+      create: asRoot(`install -d -m 0700 -o root -g root ${quoted([args.backup.repository])}`),
+      triggers: [args.backup.repository],
+    }, { parent: this });
+
     this.scripts = {
       "openclaw-backup": renderBackupScript({ ...args.backup, passwordFile }),
       "openclaw-backup-verify": renderBackupVerifyScript({ repository: args.backup.repository, passwordFile, maxAgeHours: 36 }),
@@ -306,7 +316,7 @@ export class Operations extends pulumi.ComponentResource {
         unitName: unit,
         service: { description: when.description, type: "oneshot", execStart: [path], hardening: "root-task", environmentFiles: [alertEnv], readWritePaths: when.readWrite },
         timer: { description: when.description, onCalendar: when.onCalendar, randomizedDelaySec: unit === "openclaw-health" ? undefined : unit === "openclaw-watchdog" || unit === "openclaw-integrity" ? 30 : 600 },
-      }, { parent: this, dependsOn: [file] });
+      }, { parent: this, dependsOn: when.readWrite.length > 0 ? [file, repositoryDir] : [file] });
     }
     this.registerOutputs({ backupPassword: this.backupPassword });
   }

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { renderAuditScript, renderBackupScript, renderBackupVerifyScript, renderTokenAgeScript, renderWatchdogScript } from "../components/operations";
+import { runRender } from "./support/render";
 import { findTool, missingTools, run } from "./support/tools";
 
 const WATCHDOG = { containers: ["openclaw-primary", "openclaw-egress"], restartThreshold: 3, diskPercent: 99, memoryPercent: 100, swapPercent: 100 };
@@ -142,5 +143,18 @@ describe("watchdog", { skip: missingTools("watchdog run", ["bash", "jq"]) }, () 
     writeFileSync(join(dir, "state-openclaw-egress"), "");
     const missing = run("bash", [scriptFile(dir, "wd2.sh", renderWatchdogScript({ ...WATCHDOG, containers: ["openclaw-gone"] }))], { env });
     assert.match(missing.stderr, /openclaw-gone: container not found/);
+  });
+});
+
+describe("the backup repository exists before the units that may write it", () => {
+  test("a root-only directory is created first; both backup units wait for it, the others do not", () => {
+    const run = runRender(["--stack", "single-vps"]);
+    assert.equal(run.status, 0, run.stderr);
+    const dir = run.resources.find((r) => r.name === "vps-ops-backup-repository");
+    assert.ok(dir, "no command creates the repository directory");
+    assert.equal(dir.inputs["create"], `sudo -n bash -c 'install -d -m 0700 -o root -g root "/var/backups/openclaw-restic"'`);
+    const unitDeps = (unit: string) => run.resources.find((r) => r.type === "openclaw:infra:SystemdUnit" && r.name === `vps-ops-${unit}`)!.dependsOn;
+    for (const unit of ["openclaw-backup", "openclaw-backup-verify"]) assert.ok(unitDeps(unit).includes("vps-ops-backup-repository"), unit);
+    assert.ok(!unitDeps("openclaw-watchdog").includes("vps-ops-backup-repository"));
   });
 });
