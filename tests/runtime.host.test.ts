@@ -15,14 +15,19 @@
  * sysctl activation applies only the network-namespaced keys and checks that
  * every other key exists; everything else runs as rendered.
  *
- * One limit of some machines, reported instead of worked around: the rendered
+ * A second deviation, only where the machine forces it: the rendered
  * daemon.json gives every container nofile 65536, which runc can set only
  * where the VPS may raise RLIMIT_NOFILE that far (vpsNofileCeiling). Where it
- * cannot, the rendered containers cannot start, the daemon.json stays as
- * rendered, and the proofs that need them are todo, each asserting the exact
- * refusal it saw.
+ * cannot, the test first proves the rendered daemon.json is placed as rendered
+ * and that runc refuses a rendered container with the exact error; then, for
+ * the proofs that need running containers (watchdog, backup and restore drill,
+ * audit), it places a test-only daemon.json that differs from the rendered one
+ * only by lacking `default-ulimits` (derived from the placed file by deleting
+ * that key), restarts dockerd and creates the rendered containers. Where the
+ * ceiling allows 65536, the rendered daemon.json stays and nothing deviates.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { renderDaemonJson } from "../components/hostBaseline";
 import { inspectContainer } from "./support/apply";
@@ -80,8 +85,7 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
 
   let refusal = "";
   before(async () => {
-    // Where the containers cannot run, only the probe image is needed.
-    rt = await startRuntime({ images: CONTAINERS_BLOCKED ? ["socketProxy"] : [...STACK_IMAGE_KEYS], vps: RTOPS_VPS });
+    rt = await startRuntime({ images: [...STACK_IMAGE_KEYS], vps: RTOPS_VPS });
     console.log(`runtime host: VPS ${rt.timings.boot.toFixed(1)} s, load ${JSON.stringify(rt.timings.load)}`);
     commands = rt.render.resources.filter((r) => r.type === "command:remote:Command");
     const t0 = Date.now();
@@ -110,6 +114,46 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
   });
   /** Where containers cannot run: the refusal seen is the one the blocker names, and nothing else. */
   const assertRefusal = () => assert.match(refusal, /error setting rlimit type 7: operation not permitted/);
+  /** Only a guard against a hang; every container is reported with the seconds it took and the load. */
+  const HEALTHY_HANG_SECONDS = 600;
+  let containersUp: Promise<void> | undefined;
+  /**
+   * Every rendered container running and healthy (once, for the proofs that need them). Where the ceiling
+   * blocks them: the stated deviation (daemon.json without `default-ulimits`), after the refusal is asserted.
+   */
+  const runContainers = () => (containersUp ??= (async () => {
+    const containers = rt.render.resources.filter((x) => x.type === "docker:index/container:Container");
+    if (CONTAINERS_BLOCKED) {
+      assertRefusal();
+      const withoutUlimits = JSON.parse(renderDaemonJson({ swarm: false }));
+      delete withoutUlimits["default-ulimits"];
+      // Derived from the placed (rendered) file by deleting the one key; written in place, so mode and owner stay.
+      await sudoOk(`jq 'del(."default-ulimits")' /etc/docker/daemon.json > /tmp/daemon.json.test && cat /tmp/daemon.json.test > /etc/docker/daemon.json && systemctl restart docker`);
+      assert.deepEqual(JSON.parse(await sudoOk("cat /etc/docker/daemon.json")), withoutUlimits, "test-only daemon.json: the rendered one without default-ulimits");
+      console.log(`runtime host: deviation applied: ${CONTAINERS_BLOCKED}; daemon.json without default-ulimits, dockerd restarted`);
+      // The refused container was created before runc refused to start it.
+      await sudoOk("docker rm -f openclaw-docker-proxy");
+      const t0 = Date.now();
+      for (const r of containers) await rt.applier.createContainer(r.name);
+      console.log(`runtime host: ${containers.length} containers created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    // As the admin user (root's SSH login is closed by now), like waitHealthy.
+    for (const r of containers) {
+      const name = String(r.inputs["name"]);
+      const t0 = Date.now();
+      let state = (await inspectContainer(rt.host, name, "deploy")).State;
+      while (state.Health?.Status !== "healthy") {
+        if (Date.now() - t0 > HEALTHY_HANG_SECONDS * 1000 || state.Status === "exited") {
+          const logs = await sudo(`docker logs --tail 40 ${name} 2>&1`);
+          throw new Error(`${name} not healthy after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${JSON.stringify({ status: state.Status, health: state.Health?.Status, last: state.Health?.Log?.at(-1) })}\n${logs.stdout}`);
+        }
+        await new Promise((done) => setTimeout(done, 1000));
+        state = (await inspectContainer(rt.host, name, "deploy")).State;
+      }
+      const load = (await sudoOk("cut -d' ' -f1 /proc/loadavg")).trim();
+      console.log(`runtime host: ${name} healthy after a further ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load})`);
+    }
+  })());
   after(() => {
     if (rt) console.log(`runtime host: teardown ${rt.teardown().toFixed(1)} s`);
   });
@@ -158,30 +202,42 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
     }
   });
 
-  it("runs the watchdog once: it inspects every real container and reports no problem", { todo: CONTAINERS_BLOCKED }, async () => {
-    if (CONTAINERS_BLOCKED) return assertRefusal();
+  it("runs the watchdog once: it inspects every real container and reports no problem", async () => {
+    await runContainers();
     for (const name of ["openclaw-docker-proxy", "openclaw-egress", "openclaw-litellm", "openclaw-primary", "openclaw-caddy"]) {
       assert.equal((await inspectContainer(rt.host, name, "deploy")).State.Status, "running", `${name} running`);
     }
     const r = await sudo("systemctl start openclaw-watchdog.service; systemctl show -p Result --value openclaw-watchdog.service; journalctl -u openclaw-watchdog.service --no-pager -o cat | tail -5");
     assert.match(r.stdout, /^success\n/, r.stdout);
     assert.match(r.stdout, /watchdog: 0 problem\(s\)/);
+    assert.doesNotMatch(r.stdout, /ALERT/, r.stdout);
     // The watchdog can fail: a stopped container is reported.
     await sudoOk("docker stop -t 1 openclaw-caddy");
-    const failed = await sudo("systemctl start openclaw-watchdog.service; systemctl show -p Result --value openclaw-watchdog.service; journalctl -u openclaw-watchdog.service --no-pager -o cat | tail -3");
-    assert.match(failed.stdout, /^exit-code\n/);
-    assert.match(failed.stdout, /openclaw-caddy: status exited/);
+    const failed = await sudo("systemctl start openclaw-watchdog.service; systemctl show -p Result --value openclaw-watchdog.service; journalctl -u openclaw-watchdog.service --no-pager -o cat | tail -8");
+    assert.match(failed.stdout, /^exit-code\n/, failed.stdout);
+    assert.match(failed.stdout, /openclaw-caddy: status exited/, failed.stdout);
     await sudoOk("docker start openclaw-caddy");
   });
 
-  it("backs up the real gateway volume, verifies it, and a restore drill gives it back", { todo: CONTAINERS_BLOCKED }, async () => {
-    if (CONTAINERS_BLOCKED) return assertRefusal();
+  /**
+   * A defect of the render this test found (components/operations.ts, not this file's to fix): the backup and
+   * verify units name the restic repository in ReadWritePaths, and nothing creates that directory, so systemd
+   * refuses the first run before the script starts ("Failed to set up mount namespacing:
+   * /run/systemd/unit-root/var/backups/openclaw-restic: No such file or directory", status 226/NAMESPACE).
+   * The test runs as written and reports as todo until the render creates the repository directory.
+   */
+  const BACKUP_REPOSITORY_DEFECT = "the rendered backup unit cannot start: its ReadWritePaths repository directory is created by nothing (226/NAMESPACE)";
+  it("backs up the real gateway volume, verifies it, and a restore drill gives it back", { todo: BACKUP_REPOSITORY_DEFECT }, async () => {
+    await runContainers();
     const volume = "/var/lib/docker/volumes/openclaw-primary-data/_data";
     const t0 = Date.now();
     while ((await sudo(`test -n "$(find ${volume} -mindepth 1 -type f -print -quit)"`)).status !== 0) {
       assert.ok(Date.now() - t0 < 60_000, "the gateway wrote nothing to its state volume within 60 s");
       await new Promise((r) => setTimeout(r, 1000));
     }
+    // A file the drill must give back, written into the live volume before the first backup.
+    const marker = randomBytes(16).toString("hex");
+    await sudoOk(`echo ${marker} > ${volume}/restore-drill-marker`);
     for (const unit of ["openclaw-backup", "openclaw-backup-verify"]) {
       const r = await sudo(`systemctl start ${unit}.service; systemctl show -p Result --value ${unit}.service; journalctl -u ${unit}.service --no-pager -o cat | tail -5`);
       assert.match(r.stdout, /^success\n/, `${unit}: ${r.stdout}`);
@@ -193,8 +249,10 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
       systemctl start openclaw-backup.service
       rm -rf /tmp/drill && restic restore latest --target /tmp/drill >/dev/null
       diff -r ${volume} /tmp/drill${volume} && echo identical
-      find /tmp/drill${volume} -type f | wc -l`);
-    assert.match(drill, /^identical\n[1-9]\d*\n$/);
+      find /tmp/drill${volume} -type f | wc -l
+      cat /tmp/drill${volume}/restore-drill-marker`);
+    assert.match(drill, new RegExp(`^identical\n[1-9]\\d*\n${marker}\n$`));
+    console.log(`runtime host: restore drill: ${drill.split("\n")[1]} files restored, identical to the volume, marker given back`);
     await sudoOk("docker start openclaw-primary");
   });
 
@@ -217,9 +275,11 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
     assert.ok(aged.includes(`ALERT: ${tokenFile} is 3650 days old`), aged);
   });
 
-  it("runs the weekly audit once: OpenClaw's own security audit in each gateway finds nothing", { todo: CONTAINERS_BLOCKED }, async () => {
-    if (CONTAINERS_BLOCKED) return assertRefusal();
+  it("runs the weekly audit once: OpenClaw's own security audit in each gateway finds nothing", async () => {
+    await runContainers();
     const out = await runService("openclaw-audit");
     assert.match(out, /^success\n/, out);
+    assert.match(out, /primary: audit clean/, out);
+    assert.doesNotMatch(out, /ALERT/, out);
   });
 });
