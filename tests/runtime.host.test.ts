@@ -226,8 +226,7 @@ describe("runtime: host side of the whole stack on a real VPS", { skip, timeout:
    * /run/systemd/unit-root/var/backups/openclaw-restic: No such file or directory", status 226/NAMESPACE).
    * The test runs as written and reports as todo until the render creates the repository directory.
    */
-  const BACKUP_REPOSITORY_DEFECT = "the rendered backup unit cannot start: its ReadWritePaths repository directory is created by nothing (226/NAMESPACE)";
-  it("backs up the real gateway volume, verifies it, and a restore drill gives it back", { todo: BACKUP_REPOSITORY_DEFECT }, async () => {
+  it("backs up the real gateway volume, verifies it, and a restore drill gives it back", async () => {
     await runContainers();
     const volume = "/var/lib/docker/volumes/openclaw-primary-data/_data";
     const t0 = Date.now();
