@@ -59,6 +59,8 @@ export interface HostInstance {
 export function instancePaths(name: string) {
   const user = `openclaw-${name}`;
   const home = `/var/lib/${user}`;
+  /** A credential as the unit sees it (LoadCredential <name>). */
+  const credential = (credentialName: string) => `/run/credentials/${user}.service/${credentialName}`;
   return {
     user,
     unit: user,
@@ -74,9 +76,8 @@ export function instancePaths(name: string) {
     proxyPolicy: `${HOST_PATHS.dockerProxyPolicies}/${name}.json`,
     tokenFile: `${HOST_PATHS.credentials}/${name}-gateway-token`,
     opTokenFile: `${HOST_PATHS.credentials}/${name}-op-service-account-token`,
-    /** A credential as the unit sees it (LoadCredential <name>). */
-    credential: (credentialName: string) => `/run/credentials/${user}.service/${credentialName}`,
-    tokenCredential: `/run/credentials/${user}.service/gateway-token`,
+    credential,
+    tokenCredential: credential("gateway-token"),
     telegramTokenFile: `${HOST_PATHS.credentials}/${name}-telegram-bot-token`,
     soul: `${HOST_PATHS.soul}/${name}.md`,
     /** The instance's socket-proxy listener (the proxy's policy puts it at <DOCKER_PROXY_SOCKETS>/<instance>/docker.sock). */
@@ -427,11 +428,14 @@ export class OpenclawHost extends pulumi.ComponentResource {
     const useRelease = placed("use-release", `${HOST_PATHS.sbin}/openclaw-use-release`, renderUseReleaseScript({ instances: args.instances, healthTimeoutSeconds: 180 }));
     const proxyServer = placed("socket-proxy", HOST_PATHS.socketProxy, socketProxyServerSource(), "0444");
     // One root-only file per provider key, loaded by every gateway unit as the credential <id>-api-key.
-    const providerKeys = args.models.providers.map((provider) => ({
-      provider,
-      credentialName: `${provider.id}-api-key`,
-      file: hostFile(`${name}-${provider.id}-api-key`, host, { path: `${HOST_PATHS.credentials}/${provider.id}-api-key`, content: provider.apiKey, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }),
-    }));
+    const providerKeys = args.models.providers.map((provider) => {
+      const credentialName = `${provider.id}-api-key`;
+      const path = `${HOST_PATHS.credentials}/${credentialName}`;
+      return {
+        provider, credentialName, path,
+        file: hostFile(`${name}-${credentialName}`, host, { path, content: provider.apiKey, mode: "0400", owner: "root:root", secret: true }, { parent: this, dependsOn: [setup] }),
+      };
+    });
 
     this.tokens = {};
     this.configs = {};
@@ -441,7 +445,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
     args.instances.forEach((instance, index) => {
       const p = instancePaths(instance.name);
       const files: pulumi.Resource[] = providerKeys.map((k) => k.file);
-      const credentials: Record<string, string> = Object.fromEntries(providerKeys.map((k) => [k.credentialName, `${HOST_PATHS.credentials}/${k.credentialName}`]));
+      const credentials: Record<string, string> = Object.fromEntries(providerKeys.map((k) => [k.credentialName, k.path]));
       const telegram = args.telegram[instance.name];
       if (telegram) {
         credentials["telegram-bot-token"] = p.telegramTokenFile;
