@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { allowRuleProblem, family } from "../infra/rules";
+import { allowRuleProblem, family, OutboundPorts, outboundAllowlistProblem, outboundRuleProblem } from "../infra/rules";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../infra/cloudflareRanges";
 import { hostFile } from "../infra/files";
 import { asRoot, Host } from "../infra/hosts";
@@ -34,8 +34,13 @@ export interface FirewallOptions {
   tailscaleOnly?: boolean;
   /** TCP ports admitted on tailscale0 besides SSH (gateways behind Tailscale Serve); the tailnet policy decides who reaches them. */
   tailnetPorts?: number[];
-  /** Seed 003's hardened outbound policy: deny outgoing but DNS, HTTP(S), NTP and Tailscale. */
-  restrictOutbound?: boolean;
+  /** Seed 003's hardened outbound policy: deny outgoing except these. Unset: outgoing is allowed. */
+  outbound?: OutboundPorts[];
+}
+
+/** An outbound rule as `ufw show added` prints it (ufw's short syntax: no addresses, no interface). */
+export function outboundRule(r: OutboundPorts): string {
+  return `ufw allow out ${r.ports.join(",")}${r.protocol ? `/${r.protocol}` : ""}`;
 }
 
 /**
@@ -73,11 +78,9 @@ export function renderUfwRules(o: FirewallOptions): string[] {
     if (family(peer) === 4) rules.push(`ufw allow from ${peer} proto esp`);
   }
   for (const client of (o.nfsClients ?? []).map(ufwAddress)) rules.push(`ufw allow from ${client} to any port 2049 proto tcp`);
-  if (o.restrictOutbound) {
-    // ufw prints rules without addresses or interfaces in its short syntax (parser.py get_command): render them so,
-    // or a re-run sees its own rules as foreign (seen on the tailscale-host real-host run: "firewall: changed").
-    rules.push("ufw allow out 53", "ufw allow out 80,443/tcp", "ufw allow out 123/udp", "ufw allow out 41641/udp");
-  }
+  // ufw prints rules without addresses or interfaces in its short syntax (parser.py get_command): render them so,
+  // or a re-run sees its own rules as foreign (seen on the tailscale-host real-host run: "firewall: changed").
+  for (const r of o.outbound ?? []) rules.push(outboundRule(r));
   return rules;
 }
 
@@ -89,6 +92,12 @@ export function firewallProblems(o: FirewallOptions): string[] {
     const problem = allowRuleProblem(a);
     if (problem) problems.push(problem);
   }
+  for (const r of o.outbound ?? []) {
+    const problem = outboundRuleProblem(r);
+    if (problem) problems.push(`outbound ${r.ports.join(",")}: ${problem}`);
+  }
+  const cutOff = o.outbound && outboundAllowlistProblem(o.outbound);
+  if (cutOff) problems.push(`outbound: ${cutOff}`);
   return problems;
 }
 
@@ -125,7 +134,7 @@ export function renderFirewallScript(o: FirewallOptions): string {
   if (problems.length > 0) throw new Error(`firewall: ${problems.join("; ")}`);
   const rules = renderUfwRules(o);
   const sshRules = rules.filter((r) => r.includes(`port ${o.sshPort} proto tcp`));
-  const outgoing = o.restrictOutbound ? "deny" : "allow";
+  const outgoing = o.outbound ? "deny" : "allow";
   const block = renderDockerUserBlock();
   return `#!/usr/bin/env bash
 # Rendered by openclaw-infra (components/firewallRules.ts). Applies the UFW rule set idempotently.

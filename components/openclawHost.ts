@@ -43,6 +43,10 @@ export const HOST_PATHS = {
   soul: "/etc/openclaw/soul",
   dockerProxyPolicies: "/etc/openclaw/docker-proxy",
   sbin: "/usr/local/sbin",
+  /** Prints a copy of an instance's openclaw.json that root can audit (renderAuditConfigScript). */
+  auditConfig: "/usr/local/sbin/openclaw-audit-config",
+  /** Each instance's state as a release left it (openclaw-use-release): a downgrade needs the older state back. */
+  stateByRelease: "/var/lib/openclaw/state-by-release",
 } as const;
 /** Parent of every instance's socket-proxy listener directory. */
 export const DOCKER_PROXY_SOCKETS = "/run/openclaw-docker-proxy";
@@ -185,52 +189,121 @@ echo "release ${o.version}: changed"
 
 /**
  * `openclaw-use-release VERSION`: points `current` at an installed release,
- * restarts every gateway and waits for each /healthz; when one does not come
- * back, switches back to the previous release and fails. Also the rollback
- * command (seed 004 §7): `openclaw-use-release <known-good version>`.
+ * restarts every gateway and waits for each /startupz (not /healthz, which
+ * answers as soon as the HTTP server listens, before startup has finished);
+ * when one does not finish, puts the previous release and its state back and
+ * fails. Also the rollback command (seed 004 §7).
+ *
+ * A symlink switch alone cannot roll back: OpenClaw migrates its databases at
+ * start and refuses state whose schema a newer release wrote (2026.9.5 on
+ * 2026.9.6's state: "schema 18; this build supports 17", seen on the test host).
+ * So every switch first copies each instance's state, stopped, to
+ * `stateByRelease/<the release being left>`, and a switch to an older release
+ * restores the state that release left (what happened since stays saved under
+ * the newer release's name; a switch forward migrates the older state again).
  */
 export function renderUseReleaseScript(o: { instances: HostInstance[]; healthTimeoutSeconds: number }): string {
   const units = o.instances.map((i) => `${instancePaths(i.name).unit}.service`);
-  const urls = o.instances.map((i) => `http://127.0.0.1:${i.port}/healthz`);
+  const stateDirs = o.instances.map((i) => instancePaths(i.name).stateDir);
+  const urls = o.instances.map((i) => `http://127.0.0.1:${i.port}/startupz`);
   return `${header("switch the active OpenClaw release, verify, revert on failure")}
 readonly UNITS=(${units.join(" ")})
-readonly HEALTH_URLS=(${urls.join(" ")})
+readonly STATE_DIRS=(${stateDirs.join(" ")})
+readonly STARTED_URLS=(${urls.join(" ")})
+readonly STATE_BY_RELEASE=${HOST_PATHS.stateByRelease}
 version="\${1:?usage: openclaw-use-release VERSION}"
 [[ "\${version}" =~ ^[0-9]{4}\\.[0-9]+\\.[0-9]+$ ]] || { echo "bad version \${version}" >&2; exit 2; }
 target="${HOST_PATHS.releases}/\${version}"
 [[ -f "\${target}/.complete" ]] || { echo "release \${version} is not installed (${HOST_PATHS.releases})" >&2; exit 1; }
 previous=$(readlink ${HOST_PATHS.current} 2>/dev/null || true)
+previous_version=\${previous##*/}
 
 switch_to() {
   ln -sfn "$1" ${HOST_PATHS.current}.new
   mv -T ${HOST_PATHS.current}.new ${HOST_PATHS.current}
 }
 
-healthy() {
+started() {
   local deadline=$((SECONDS + ${o.healthTimeoutSeconds})) url
-  for url in "\${HEALTH_URLS[@]}"; do
-    until curl -fsS -m 2 -o /dev/null "\${url}"; do
+  for url in "\${STARTED_URLS[@]}"; do
+    until curl -fs -m 2 -o /dev/null "\${url}"; do
       (( SECONDS < deadline )) || return 1
       sleep 1
     done
   done
 }
 
+# A failed start spends the units' start budget (StartLimitBurst): clear it, or the revert's start is refused.
+restart_units() {
+  systemctl reset-failed "\${UNITS[@]}" 2>/dev/null || true
+  systemctl restart "\${UNITS[@]}"
+}
+
+save_state() { # release: the gateways are stopped
+  local dir="\${STATE_BY_RELEASE}/$1" i
+  install -d -m 0700 "\${STATE_BY_RELEASE}"
+  rm -rf "\${dir}.new"
+  install -d -m 0700 "\${dir}.new"
+  for i in "\${!UNITS[@]}"; do
+    if [[ -d "\${STATE_DIRS[i]}" ]]; then cp -a "\${STATE_DIRS[i]}" "\${dir}.new/\${UNITS[i]}"; fi
+  done
+  rm -rf "\${dir}"
+  mv -T "\${dir}.new" "\${dir}"
+}
+
+restore_state() { # release: the gateways are stopped
+  local dir="\${STATE_BY_RELEASE}/$1" i
+  for i in "\${!UNITS[@]}"; do
+    rm -rf "\${STATE_DIRS[i]}"
+    if [[ -d "\${dir}/\${UNITS[i]}" ]]; then cp -a "\${dir}/\${UNITS[i]}" "\${STATE_DIRS[i]}"; fi
+  done
+}
+
+older() { # a b: whether release a is older than release b
+  [[ "$1" != "$2" && "$(printf '%s\\n%s\\n' "$1" "$2" | sort -V | head -n 1)" == "$1" ]]
+}
+
+# Already current and running: nothing to switch, but a deploy only passes once every gateway has finished starting
+# (the first release is made current by its install, so a first deploy's gateways are judged here).
 if [[ "\${previous}" == "\${target}" ]] && systemctl is-active --quiet "\${UNITS[@]}"; then
-  echo "release \${version}: unchanged"
-  exit 0
+  if started; then
+    echo "release \${version}: unchanged"
+    exit 0
+  fi
+  echo "release \${version}: current, but a gateway did not finish starting" >&2
+  exit 1
+fi
+switching=false
+if [[ -n "\${previous}" && "\${previous}" != "\${target}" ]]; then switching=true; fi
+if \${switching}; then
+  systemctl stop "\${UNITS[@]}"
+  save_state "\${previous_version}"
+  if older "\${version}" "\${previous_version}"; then
+    if [[ -d "\${STATE_BY_RELEASE}/\${version}" ]]; then
+      restore_state "\${version}"
+      echo "state: as release \${version} left it; \${previous_version}'s is kept in \${STATE_BY_RELEASE}/\${previous_version}"
+    else
+      echo "state: none saved from release \${version}; it starts on \${previous_version}'s" >&2
+    fi
+  fi
 fi
 switch_to "\${target}"
-systemctl restart "\${UNITS[@]}"
-if healthy; then
+restart_units
+if started; then
   echo "release \${version}: active"
   exit 0
 fi
-echo "release \${version}: gateways unhealthy" >&2
-if [[ -n "\${previous}" && "\${previous}" != "\${target}" ]]; then
+echo "release \${version}: a gateway did not finish starting" >&2
+if \${switching}; then
+  systemctl stop "\${UNITS[@]}"
+  restore_state "\${previous_version}"
   switch_to "\${previous}"
-  systemctl restart "\${UNITS[@]}"
-  echo "reverted to \${previous}" >&2
+  restart_units
+  if started; then
+    echo "reverted to \${previous_version} and its state" >&2
+  else
+    echo "reverted to \${previous_version} and its state, but a gateway did not finish starting there either" >&2
+  fi
 fi
 exit 1
 `;
@@ -323,6 +396,41 @@ export interface GatewayUnitOptions {
   onePassword?: { opBinary: string };
 }
 
+/** The unit's credentials (name -> the root-only file it is loaded from): the gateway token (or op's), then the rest. */
+export function gatewayCredentials(o: Pick<GatewayUnitOptions, "instance" | "credentials" | "onePassword">): Record<string, string> {
+  const p = instancePaths(o.instance.name);
+  return { ...(o.onePassword ? { "op-service-account-token": p.opTokenFile } : { "gateway-token": p.tokenFile }), ...o.credentials };
+}
+
+/**
+ * `openclaw-audit-config INSTANCE`: prints the path of a private copy of the
+ * instance's openclaw.json for the root audit. The config names its secrets as
+ * the unit sees them (/run/credentials/<unit>/<name>), files systemd gives the
+ * service user; OpenClaw trusts a secret file only when the reading uid or root
+ * owns it, so root's audit found no gateway auth there (`gateway.http.no_auth`,
+ * seen on the test host). The copy names the root-owned files they are loaded from.
+ */
+export function renderAuditConfigScript(o: { instances: { instance: HostInstance; credentials: Record<string, string> }[] }): string {
+  const cases = o.instances.map(({ instance, credentials }) => {
+    const p = instancePaths(instance.name);
+    const pairs = Object.entries(credentials).map(([name, source]) => `"${p.credential(name)}" "${source}"`);
+    return `  ${instance.name}) config=${p.config}; pairs=(${pairs.join(" ")}) ;;`;
+  });
+  return `${header("a copy of an instance's openclaw.json that root can audit")}
+case "\${1:-}" in
+${cases.join("\n")}
+  *) echo "usage: openclaw-audit-config INSTANCE" >&2; exit 2 ;;
+esac
+text=$(<"\${config}")
+for ((i = 0; i < \${#pairs[@]}; i += 2)); do
+  text=\${text//"\${pairs[i]}"/"\${pairs[i + 1]}"}
+done
+copy=$(mktemp --suffix=.json)
+printf '%s\\n' "\${text}" >"\${copy}"
+echo "\${copy}"
+`;
+}
+
 /** The gateway unit: the daemon profile, no docker group, the token as a credential. */
 export function gatewayUnitSpec(o: GatewayUnitOptions): ServiceUnitSpec {
   const p = instancePaths(o.instance.name);
@@ -332,6 +440,11 @@ export function gatewayUnitSpec(o: GatewayUnitOptions): ServiceUnitSpec {
     user: p.user,
     group: p.user,
     hardening: "daemon",
+    // OpenClaw's fs-safe takes its state locks with openat2(RESOLVE_BENEATH) and has no fallback: under
+    // RestrictSUIDSGID every first start refused ("... owns this state directory", exit 78; seen on the test
+    // host). A set-id file it could still make is inert: NoNewPrivileges here and in the sandboxes, and only
+    // its own user and root can enter its 0700 state directory.
+    createsFilesWithOpenat2: true,
     environment: {
       HOME: p.home,
       OPENCLAW_CONFIG_PATH: p.config,
@@ -343,7 +456,7 @@ export function gatewayUnitSpec(o: GatewayUnitOptions): ServiceUnitSpec {
     },
     workingDirectory: p.home,
     stateDirectory: p.user,
-    loadCredentials: { ...(o.onePassword ? { "op-service-account-token": p.opTokenFile } : { "gateway-token": p.tokenFile }), ...o.credentials },
+    loadCredentials: gatewayCredentials(o),
     bindReadOnlyPaths: [`${p.soul}:${p.workspace}/SOUL.md`],
     memoryMax: `${o.memoryMb}M`,
     cpuQuota: cpuQuota(o.cpus),
@@ -442,6 +555,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
     this.souls = {};
     this.units = [];
     const unitsReady: pulumi.Resource[] = [];
+    const auditable: { instance: HostInstance; credentials: Record<string, string> }[] = [];
     args.instances.forEach((instance, index) => {
       const p = instancePaths(instance.name);
       const files: pulumi.Resource[] = providerKeys.map((k) => k.file);
@@ -493,7 +607,9 @@ export class OpenclawHost extends pulumi.ComponentResource {
       unitsReady.push(new SystemdUnit(`${name}-${instance.name}-gateway`, { host, unitName: p.unit, service: gatewayUnitSpec({ instance, memoryMb: args.memoryMb, cpus: args.cpus, tasksMax: args.tasksMax, credentials, onePassword: args.onePassword }) },
         { parent: this, dependsOn: [...files, proxyUnit, release] }));
       this.units.push(p.unit);
+      auditable.push({ instance, credentials: gatewayCredentials({ instance, credentials, onePassword: args.onePassword }) });
     });
+    placed("audit-config", HOST_PATHS.auditConfig, renderAuditConfigScript({ instances: auditable }), "0700");
     // Activates the pinned release (a no-op when it is already current and the gateways run).
     new command.remote.Command(`${name}-activate-${args.version}`, {
       connection: host.connection,

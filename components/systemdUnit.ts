@@ -84,6 +84,11 @@ export interface ServiceUnitSpec {
   group?: string;
   /** `daemon`: the full unprivileged profile; `root-task`: a root oneshot (backups, audits) with the baseline profile. */
   hardening: "daemon" | "root-task";
+  /**
+   * The service creates files with openat2(2), so its profile goes without RestrictSUIDSGID: systemd cannot
+   * filter the mode inside openat2's struct and answers every openat2 with ENOSYS there. Default false.
+   */
+  createsFilesWithOpenat2?: boolean;
   environment?: Record<string, string>;
   /** Files whose lines become environment: for secrets, never in the unit itself. */
   environmentFiles?: string[];
@@ -171,7 +176,8 @@ export function renderServiceUnit(spec: ServiceUnitSpec): string {
   }
   if (spec.supplementaryGroups?.length) service.push(["SupplementaryGroups", spec.supplementaryGroups.join(" ")]);
   if (spec.runtimeDirectory) service.push(["RuntimeDirectory", spec.runtimeDirectory.name], ["RuntimeDirectoryMode", spec.runtimeDirectory.mode]);
-  const profile = spec.hardening === "daemon" ? DAEMON_HARDENING : ROOT_TASK_HARDENING;
+  const profile = (spec.hardening === "daemon" ? DAEMON_HARDENING : ROOT_TASK_HARDENING)
+    .filter(([key]) => !(spec.createsFilesWithOpenat2 && key === "RestrictSUIDSGID"));
   service.push(...(spec.umask ? profile.map(([k, v]): [string, string] => [k, k === "UMask" ? spec.umask! : v]) : profile));
   if (spec.ipAddressAllow?.length) service.push(["IPAddressAllow", spec.ipAddressAllow.join(" ")]);
   if (spec.memoryMax) service.push(["MemoryMax", spec.memoryMax]);

@@ -89,3 +89,28 @@ export function allowlistConflicts(entries: readonly string[]): { index: number;
   });
   return conflicts;
 }
+
+/** A host firewall's outbound allow rule: ports anywhere, over tcp, udp or (no protocol) both. */
+export interface OutboundPorts {
+  ports: readonly number[];
+  protocol?: "tcp" | "udp";
+}
+
+/** Why ufw would refuse an outbound rule, or undefined. */
+export function outboundRuleProblem(r: OutboundPorts): string | undefined {
+  if (r.ports.length === 0) return "expected at least one port";
+  const bad = r.ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+  if (bad !== undefined) return `${bad} is not a port (1-65535)`;
+  if (new Set(r.ports).size !== r.ports.length) return "a port is listed twice";
+  if (r.ports.length > 1 && !r.protocol) return "several ports need a protocol (tcp or udp): ufw refuses them without one";
+  return undefined;
+}
+
+/**
+ * Why an outbound allowlist would cut the host off, or undefined: apt, npm,
+ * Tailscale's control plane and every model provider are reached on 443/tcp.
+ */
+export function outboundAllowlistProblem(rules: readonly OutboundPorts[]): string | undefined {
+  const https = rules.some((r) => r.ports.includes(443) && r.protocol !== "udp");
+  return https ? undefined : "443/tcp is not allowed: apt, npm, Tailscale's control plane and every model provider need it";
+}

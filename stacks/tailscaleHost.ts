@@ -46,7 +46,7 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     web: "closed",
     tailscaleOnly: true,
     tailnetPorts: ports,
-    restrictOutbound: true,
+    outbound: config.firewall.outbound,
     swarm: false,
   });
 
@@ -96,8 +96,9 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     gateways: instances.map((i) => i.name),
     auditRunner: {
       kind: "host",
-      // Root, a throwaway HOME; with op run the token exists only inside the unit, so a random one stands in.
-      openclaw: `env HOME="$(mktemp -d)" OPENCLAW_CONFIG_PATH="${HOST_PATHS.etc}/\${gw}/openclaw.json"${onePassword ? ' OPENCLAW_GATEWAY_TOKEN="$(head -c 32 /dev/urandom | base64)"' : ""} ${HOST_PATHS.node} ${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs`,
+      // Root, a throwaway HOME, the config with its secrets named as root-owned files (openclaw-audit-config);
+      // with op run the token exists only inside the unit, so a random one stands in.
+      openclaw: `env HOME="$(mktemp -d)" OPENCLAW_CONFIG_PATH="$(${HOST_PATHS.auditConfig} "\${gw}")"${onePassword ? ' OPENCLAW_GATEWAY_TOKEN="$(head -c 32 /dev/urandom | base64)"' : ""} ${HOST_PATHS.node} ${HOST_PATHS.current}/node_modules/openclaw/openclaw.mjs`,
     },
     healthUrls: instances.map((i) => `http://127.0.0.1:${i.port}/healthz`),
     integrityFiles: instances.map((i) => ({ path: i.paths.soul, content: gateways.souls[i.name]! })),

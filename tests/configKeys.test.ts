@@ -236,6 +236,8 @@ const TAILSCALE_HOST: Record<string, Variation> = {
   "tailscale.authKeyExpirySeconds": change((v) => { v["tailscale"].authKeyExpirySeconds = 600; }),
   "tailscale.bootstrapSsh": change((v) => { v["tailscale"].bootstrapSsh = true; }),
   "hostGateway.tasksMax": change((v) => { v["hostGateway"] = { tasksMax: 256 }; }),
+  "firewall.outbound[].ports[]": change((v) => { v["firewall"] = { outbound: [{ ports: [53] }, { ports: [443, 8443], protocol: "tcp" }] }; }),
+  "firewall.outbound[].protocol": change((v) => { v["firewall"] = { outbound: [{ ports: [53], protocol: "udp" }, { ports: [80, 443], protocol: "tcp" }] }; }),
   "hostGateway.onePassword.vault": from(onePassword, (v) => { v["hostGateway"].onePassword.vault = "Other"; }),
   "opServiceAccountToken": from(onePassword, (v) => { v["opServiceAccountToken"] = "ops_other-token"; }),
   "models[].provider": change((v) => {

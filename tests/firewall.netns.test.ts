@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FirewallOptions, renderFirewallScript, renderUfwRules, ufwAddress } from "../components/firewallRules";
+import { DEFAULT_HOST_OUTBOUND } from "../infra/config/schema";
 import { findTool, missingTools, run } from "./support/tools";
 
 const skip = missingTools("firewall in a network namespace", ["ip", "ufw", "iptables", "ip6tables", "python3"], true);
@@ -291,7 +292,7 @@ describe("renderFirewallScript", () => {
   });
   test("the script is shellcheck-clean", { skip: missingTools("shellcheck on the firewall script", ["shellcheck"]) }, () => {
     const file = join(mkdtempSync(join(tmpdir(), "fwsc-")), "fw.sh");
-    writeFileSync(file, renderFirewallScript({ ...OPTIONS, restrictOutbound: true }));
+    writeFileSync(file, renderFirewallScript({ ...OPTIONS, outbound: DEFAULT_HOST_OUTBOUND }));
     const result = run(findTool("shellcheck")!, [file]);
     assert.equal(result.status, 0, result.stdout);
   });

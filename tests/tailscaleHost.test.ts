@@ -14,10 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { renderFirewallScript } from "../components/firewallRules";
-import { gatewayUnitSpec, renderOpRunWrapper, renderRuntimeInstallScript } from "../components/openclawHost";
+import { dockerProxyUnitSpec, gatewayUnitSpec, renderOpRunWrapper, renderRuntimeInstallScript } from "../components/openclawHost";
 import { renderServiceUnit } from "../components/systemdUnit";
 import { renderTailnetPolicy, renderTailscaleUpScript, tailnetPolicy, tailnetPolicyProblems } from "../components/tailscale";
 import { ConfigError, parseStackConfig } from "../infra/config/parse";
+import { DEFAULT_HOST_OUTBOUND } from "../infra/config/schema";
 import { OPENCLAW_VERSION } from "../infra/versions";
 import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
@@ -272,6 +273,20 @@ describe("the rendered tailscale-host stack", () => {
     assert.doesNotMatch(unit, /EnvironmentFile|OP_SERVICE_ACCOUNT_TOKEN=/);
   });
 
+  test("only the gateway unit goes without RestrictSUIDSGID (OpenClaw needs openat2); every unit keeps NoNewPrivileges", () => {
+    const gateway = renderServiceUnit(gatewayUnitSpec({ instance: { name: "alpha", port: 18789 }, memoryMb: 2048, cpus: 2, tasksMax: 512, credentials: {} }));
+    const proxy = renderServiceUnit(dockerProxyUnitSpec({ instance: "alpha", memoryMb: 128, cpus: 0.25 }));
+    assert.doesNotMatch(gateway, /RestrictSUIDSGID/);
+    assert.match(proxy, /^RestrictSUIDSGID=yes$/m);
+    for (const unit of [gateway, proxy]) assert.match(unit, /^NoNewPrivileges=yes$/m);
+    const r = renderOf("multi");
+    const units = r.files.filter((f) => f.path.endsWith(".service")).map((f) => ({ path: f.path, text: readFileSync(join(r.dir, f.file), "utf8") }));
+    const [gateways, others] = [units.filter((u) => /openclaw\.mjs gateway run|op-run/.test(u.text)), units.filter((u) => !/openclaw\.mjs gateway run|op-run/.test(u.text))];
+    assert.ok(gateways.length >= 2 && others.length >= 2);
+    for (const u of gateways) assert.doesNotMatch(u.text, /RestrictSUIDSGID/, u.path);
+    for (const u of others) assert.match(u.text, /^RestrictSUIDSGID=yes$/m, `${u.path} keeps RestrictSUIDSGID`);
+  });
+
   test("known secrets appear nowhere in the render (resources, files, outputs)", () => {
     const secrets = { opServiceAccountToken: "ops_KnownPlaintext-7c1d9e0f2a3b4c5d6e7f", alertWebhookUrl: "https://hooks.example.com/KnownPlaintext-b2c3d4e5" };
     const keyed = { providerApiKeys: { anthropic: "sk-ant-KnownPlaintext-0a1b2c3d" }, channelTokens: { alpha: "7001:KnownPlaintext-telegram-4e5f" } };
@@ -308,6 +323,14 @@ describe("tailscale-host config refusals name the key", () => {
     raw["openclaw:tailscale"] = JSON.stringify({ ...JSON.parse(raw["openclaw:tailscale"]!), admins: [] });
     assert.match(problems(raw).join("\n"), /openclaw:tailscale\.admins: expected at least one admin/);
   });
+  test("an outbound rule ufw would refuse, and an allowlist that cuts the host off, are refused by key", () => {
+    const outbound = (rules: unknown[]) => ({ ...base(), "openclaw:firewall": JSON.stringify({ outbound: rules }) });
+    assert.match(problems(outbound([{ ports: [443], protocol: "tcp" }, { ports: [80, 8080] }])).join("\n"), /openclaw:firewall\.outbound\[1\]: several ports need a protocol/);
+    assert.match(problems(outbound([{ ports: [443], protocol: "tcp" }, { ports: [70000] }])).join("\n"), /openclaw:firewall\.outbound\[1\]\.ports\[0\]/);
+    assert.match(problems(outbound([{ ports: [53] }, { ports: [443], protocol: "udp" }])).join("\n"), /openclaw:firewall\.outbound: 443\/tcp is not allowed/);
+    assert.deepEqual(problems(outbound([{ ports: [53] }, { ports: [443], protocol: "tcp" }]), ["openclaw:providerApiKeys"]), []);
+  });
+
   test("op run without the service account token, and the token in plaintext", () => {
     const raw = { ...base(), "openclaw:hostGateway": JSON.stringify({ onePassword: { vault: "V" } }) };
     assert.match(problems(raw).join("\n"), /openclaw:opServiceAccountToken: required key is missing/);
@@ -319,7 +342,7 @@ describe("tailscale-host firewall with real ufw (own /etc/ufw in a network names
   test("tailscale0-only with hardened outbound applies, and a re-run changes nothing (ufw's short syntax)", () => {
     const ns = `octs-fw-${process.pid}`;
     const script = join(mkdtempSync(join(tmpdir(), "ts-fw-")), "firewall.sh");
-    writeFileSync(script, renderFirewallScript({ sshPort: 22, adminAddresses: [], web: "closed", tailscaleOnly: true, tailnetPorts: [18789, 18790], restrictOutbound: true }));
+    writeFileSync(script, renderFirewallScript({ sshPort: 22, adminAddresses: [], web: "closed", tailscaleOnly: true, tailnetPorts: [18789, 18790], outbound: DEFAULT_HOST_OUTBOUND }));
     assert.equal(run("ip", ["netns", "add", ns]).status, 0);
     try {
       mkdirSync(`/etc/netns/${ns}`, { recursive: true });

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
+import { allowlistConflicts, allowRuleProblem, ALLOWLIST_ENTRY, ipv4CidrsOverlap, isCidr, isIpv4Cidr, outboundAllowlistProblem, outboundRuleProblem, PLAIN_ABSOLUTE_PATH, UNIX_USER } from "../rules";
 import { channelDomains } from "../channels";
 import { imagePinProblem, parseImageRef } from "../images";
 import { quorumProblem } from "../quorum";
@@ -440,6 +440,31 @@ const tailscaleSchema = z.strictObject({
   bootstrapSsh: z.boolean().default(false),
 });
 
+const outboundRuleSchema = z.strictObject({
+  ports: z.array(z.number().int().min(1).max(65535)).min(1),
+  /** tcp or udp; unset: both (a single port only). */
+  protocol: z.enum(["tcp", "udp"]).optional(),
+}).superRefine((rule, ctx) => {
+  const problem = outboundRuleProblem(rule);
+  if (problem) issue(ctx, [], problem);
+});
+
+/**
+ * Seed 003 §1.5 option B, the hardened outbound default: UFW denies outgoing except DNS, HTTP(S), NTP and
+ * Tailscale's direct UDP. The gateways themselves reach only loopback (their units); this bounds the host.
+ */
+export const DEFAULT_HOST_OUTBOUND = [
+  { ports: [53] },
+  { ports: [80, 443], protocol: "tcp" as const },
+  { ports: [123], protocol: "udp" as const },
+  { ports: [41641], protocol: "udp" as const },
+];
+
+const hostFirewallSchema = z.strictObject({
+  /** Where the host may open connections (any address): the allowlist behind UFW's `deny outgoing`. */
+  outbound: z.array(outboundRuleSchema).min(1).default(DEFAULT_HOST_OUTBOUND),
+});
+
 const hostGatewaySchema = z.strictObject({
   tasksMax: z.number().int().min(64).max(32768).default(512),
   /** Seed 003 appendix B: secrets resolved by `op run` from this 1Password vault instead of files. */
@@ -477,6 +502,7 @@ const tailscaleHostSchema = z.strictObject({
   host: hostSchema,
   tailscale: tailscaleSchema,
   hostGateway: hostGatewaySchema.prefault({}),
+  firewall: hostFirewallSchema.prefault({}),
   /** The agent's models, called directly: the first is the primary, the rest its fallbacks in order. */
   models: z.array(hostModelSchema).min(1, "expected at least one model: the first is the agent's primary, the rest its fallbacks"),
   providerApiKeys: providerKeys,
@@ -491,6 +517,8 @@ const tailscaleHostSchema = z.strictObject({
       issue(ctx, ["tailscale", "admins", i], `group ${admin} is not defined in tailscale.groups`);
     }
   });
+  const cutOff = outboundAllowlistProblem(cfg.firewall.outbound);
+  if (cutOff) issue(ctx, ["firewall", "outbound"], cutOff);
   if (cfg.hostGateway.onePassword && cfg.opServiceAccountToken === undefined) {
     issue(ctx, ["opServiceAccountToken"], "required key is missing (hostGateway.onePassword needs the service account token)");
   }
