@@ -14,7 +14,7 @@ import { SandboxConfig } from "../infra/config/schema";
 import { PublicRoute } from "../infra/publicRoutes";
 import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
-import { GatewayExposure, renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import { GatewayExposure, ModelProviderEntry, ModelRouting, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 import type { GatewayDockerAccess } from "./socketProxy";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
@@ -25,6 +25,7 @@ const STATE_DIR = `${GATEWAY_HOME}/.openclaw`;
 const TOKEN_FILE = `${SECRETS_DIR}/openclaw-gateway-token`;
 const MODEL_KEY_FILE = `${SECRETS_DIR}/litellm-key`;
 const TELEGRAM_TOKEN_FILE = `${SECRETS_DIR}/telegram-bot-token`;
+const providerKeyFile = (provider: string) => `${SECRETS_DIR}/${provider}-api-key`;
 
 /** The host directories of an instance under its data root (the same paths inside the container). */
 export function gatewayDirs(dataRoot: string): { workspace: string; sandboxRoot: string } {
@@ -42,7 +43,10 @@ export interface GatewayArgs {
   /** This instance's socket-proxy listener: DOCKER_HOST and the bind of its directory (SocketProxy.access). */
   docker: GatewayDockerAccess;
   egressProxyUrl: string;
+  /** LiteLLM: the one provider the gateway sees. */
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
+  /** Without LiteLLM: the providers the gateway calls itself, each key a secret file (directModelRouting). */
+  directModels?: { providers: (Omit<ModelProviderEntry, "apiKeyFile"> & { apiKey: pulumi.Input<string> })[]; primary: string; fallbacks: string[] };
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
   /** OTLP/HTTP collector base URL: traces and metrics go there (OtelCollector.endpoint). */
   telemetryEndpoint?: string;
@@ -87,17 +91,25 @@ export class Gateway extends pulumi.ComponentResource {
     this.backupSources = [`/var/lib/docker/volumes/${this.dataVolume}/_data`, workspace];
     this.tokenFileOnHost = args.target.kind === "container" ? hostPathFor(args.target, TOKEN_FILE) : undefined;
 
+    if (args.modelProxy && args.directModels) throw new Error(`gateway ${name}: LiteLLM or direct providers, not both`);
+    // LiteLLM is the one provider the gateway sees; it applies the models' fallbacks itself.
+    const models: ModelRouting | undefined = args.modelProxy
+      ? {
+        providers: [{ id: "litellm", baseUrl: args.modelProxy.baseUrl, api: "openai-completions", apiKeyFile: MODEL_KEY_FILE, models: args.modelProxy.models }],
+        primary: `litellm/${args.modelProxy.primary}`,
+        fallbacks: [],
+      }
+      : args.directModels && {
+        providers: args.directModels.providers.map(({ apiKey: _key, ...entry }) => ({ ...entry, apiKeyFile: providerKeyFile(entry.id) })),
+        primary: args.directModels.primary,
+        fallbacks: args.directModels.fallbacks,
+      };
     this.openclawConfig = renderOpenclawConfig({
       port: args.port,
       exposure: args.exposure,
       allowedOrigins: [args.publicRoute.origin],
       gatewayTokenFile: TOKEN_FILE,
-      // LiteLLM is the one provider the gateway sees; it applies the models' fallbacks itself.
-      models: args.modelProxy && {
-        providers: [{ id: "litellm", baseUrl: args.modelProxy.baseUrl, api: "openai-completions", apiKeyFile: MODEL_KEY_FILE, models: args.modelProxy.models }],
-        primary: `litellm/${args.modelProxy.primary}`,
-        fallbacks: [],
-      },
+      models,
       egressProxyUrl: args.egressProxyUrl,
       workspace,
       sandboxWorkspaceRoot: this.sandboxRoot,
@@ -116,6 +128,7 @@ export class Gateway extends pulumi.ComponentResource {
       { path: `${workspace}/SOUL.md`, content: renderSoul(args.soul), secret: false, mode: "0444", uid: 0, gid: 0 },
       { path: TOKEN_FILE, content: this.token, secret: true, mode: "0400", ...owned },
       ...(args.modelProxy ? [{ path: MODEL_KEY_FILE, content: args.modelProxy.apiKey, secret: true, mode: "0400", ...owned }] : []),
+      ...(args.directModels?.providers ?? []).map((p) => ({ path: providerKeyFile(p.id), content: p.apiKey, secret: true, mode: "0400", ...owned })),
       ...(args.telegram ? [{ path: TELEGRAM_TOKEN_FILE, content: args.telegram.botToken, secret: true, mode: "0400", ...owned }] : []),
     ];
 

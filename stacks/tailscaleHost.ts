@@ -11,7 +11,7 @@ import { Tailscale } from "../components/tailscale";
 import { requiredDomains, TailscaleHostConfig } from "../infra/config/schema";
 import { checkCapacity } from "../infra/capacity";
 import { operatorNpmRegistry } from "../infra/npmRegistry";
-import { ProviderName, PROVIDERS } from "../infra/providers";
+import { directModelRouting } from "../infra/providers";
 import { prepareHost } from "./shared/hosts";
 import { OUTPUTS_CONTRACT_VERSION } from "../contract/outputs";
 import { StackOutputs } from "./shared/outputs";
@@ -26,13 +26,6 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
   const fqdn = `${config.tailscale.hostname}.${config.tailscale.tailnetDomain}`;
   const urls = instances.map((i) => `https://${fqdn}:${i.port}`);
   const onePassword = config.hostGateway.onePassword;
-  const modelId = (m: { provider: ProviderName; model: string }) => `${m.provider}/${m.model}`;
-  const providers = [...new Set(config.models.map((m) => m.provider))].map((provider) => ({
-    id: provider,
-    ...PROVIDERS[provider].direct!,
-    models: config.models.filter((m) => m.provider === provider).map((m) => m.model),
-    apiKey: config.providerApiKeys[provider]!,
-  }));
   // Every gateway and socket-proxy unit at its MemoryMax, plus each instance's worst case of sandboxes, must fit the host.
   checkCapacity({
     host: config.host.name, memoryKey: "openclaw:host.memoryMb", hostMemoryMb: config.host.memoryMb, reserveMb: config.capacity.hostReserveMb,
@@ -71,7 +64,7 @@ export function tailscaleHost(config: TailscaleHostConfig): StackOutputs {
     registry: operatorNpmRegistry(),
     instances,
     origins: urls,
-    models: { providers, primary: modelId(config.models[0]!), fallbacks: config.models.slice(1).map(modelId) },
+    models: directModelRouting(config.models, config.providerApiKeys),
     telegram: Object.fromEntries(Object.entries(config.channelTokens).map(([instance, botToken]) => [instance, {
       botToken, allowFrom: config.gateway.instances.find((i) => i.name === instance)?.telegram?.allowFrom ?? [],
     }])),

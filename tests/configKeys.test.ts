@@ -49,6 +49,12 @@ const from = (start: (v: Values) => void, mutate: (v: Values) => void): Variatio
   return change(mutate)(before);
 };
 const tunnel = (v: Values) => { v["ingress"] = { ...TUNNEL_INGRESS }; };
+/** A swarm without LiteLLM: the gateways call the providers themselves. */
+const swarmDirect = (v: Values) => {
+  delete v["litellm"];
+  v["models"] = [{ provider: "anthropic", model: "claude-opus-4-6" }, { provider: "anthropic", model: "claude-sonnet-4-5-20250929" }];
+  v["egress"] = { ...v["egress"], extraDomains: [] };
+};
 
 const OTHER_KEY = TEST_HOST_KEY.replace(/.{8}$/, "AAAAAAAA");
 
@@ -193,6 +199,11 @@ const SWARM: Record<string, Variation> = {
   "otel.exporterEndpoint": change((v) => { v["otel"] = { ...v["otel"], exporterEndpoint: "https://otlp.other.example.net" }; }),
   "otel.memoryMb": change((v) => { v["otel"] = { ...v["otel"], memoryMb: 384 }; }),
   "otel.cpus": change((v) => { v["otel"] = { ...v["otel"], cpus: 0.5 }; }),
+  "models[].provider": from(swarmDirect, (v) => {
+    v["models"][1] = { provider: "openai", model: "gpt-5" };
+    v["providerApiKeys"] = { ...v["providerApiKeys"], openai: "sk-openai-test" };
+  }),
+  "models[].model": from(swarmDirect, (v) => { v["models"][0].model = "claude-opus-4-7"; }),
 };
 
 /** The committed swarm-nyc stack with every optional key present. */

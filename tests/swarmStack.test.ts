@@ -28,6 +28,11 @@ function swarmConfig(overrides: Record<string, unknown> = {}): Record<string, un
   return merged;
 }
 
+function withoutLitellm(config: Record<string, unknown>): Record<string, unknown> {
+  const { "openclaw:litellm": _litellm, ...rest } = config;
+  return rest;
+}
+
 /** Seed 001's collector exports here, through the egress proxy only. */
 const OTLP_BACKEND = "https://otlp.backend.example.net/otlp";
 const TUNNEL = { mode: "cloudflare-tunnel", cloudflareAccountId: "fedcba9876543210fedcba9876543210" };
@@ -36,6 +41,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   tunnel: swarmConfig({ ingress: TUNNEL }),
   failover: swarmConfig({ trustedNode: "sfo", standbyNode: "nyc" }),
   otel: swarmConfig({ otel: { exporterEndpoint: OTLP_BACKEND } }),
+  // The seeds' swarm: no LiteLLM, the gateway calls the provider itself (openclaw:models).
+  direct: withoutLitellm(swarmConfig({ models: [{ provider: "anthropic", model: "claude-opus-4-6" }, { provider: "anthropic", model: "claude-sonnet-4-5-20250929" }] })),
 };
 const ADDRESS: Record<string, string> = { nyc: "10.0.0.10", sfo: "10.0.0.11", ams: "10.0.0.12", fra: "10.0.0.13" };
 
@@ -66,7 +73,7 @@ for (const variant of Object.keys(VARIANTS)) {
 
     test("every service: pinned to the trusted label, limits and reservations, capped restarts, healthcheck, rollback, pinned image", () => {
       const services = ofType(run, "service:Service");
-      assert.equal(services.length, variant === "tunnel" || variant === "otel" ? 5 : 4);
+      assert.equal(services.length, variant === "tunnel" || variant === "otel" ? 5 : variant === "direct" ? 3 : 4);
       for (const s of services) {
         const task = s.inputs["taskSpec"];
         assert.deepEqual(task["placement"], { constraints: [TRUSTED_CONSTRAINT], maxReplicas: 1 }, s.name);
@@ -103,7 +110,8 @@ for (const variant of Object.keys(VARIANTS)) {
 
     test("Swarm configs and secrets carry a content hash in their names", () => {
       const objects = [...ofType(run, "serviceConfig:ServiceConfig"), ...ofType(run, "secret:Secret")];
-      assert.ok(objects.length >= 10);
+      // Each service's configs and secrets (LiteLLM alone brings three).
+      assert.ok(objects.length >= (variant === "direct" ? 8 : 10), String(objects.length));
       for (const o of objects) {
         assert.match(String(o.inputs["name"]), /-[0-9a-f]{12}$/, o.name);
         // The daemon's own rule (a longer name was refused on a real swarm: tests/swarm.failover.test.ts).
@@ -262,6 +270,38 @@ describe("the OpenTelemetry collector (seed 001)", () => {
       assert.match(run.stderr, /openclaw:otel\.exporterEndpoint: /, endpoint);
       assert.match(run.stderr, why, endpoint);
     }
+  });
+});
+
+describe("without LiteLLM (the seeds' swarm has none): the gateway calls the providers itself", () => {
+  test("no LiteLLM service or key; the gateway's own providers, each key a Swarm secret file; Squid admits the providers, no LiteLLM", () => {
+    const run = renderOf("direct");
+    assert.deepEqual((run.outputs["serviceNames"] as string[]).sort(), ["openclaw-docker-proxy", "openclaw-egress", "openclaw-primary"]);
+    assert.equal(run.resources.some((r) => r.name.includes("litellm")), false);
+    const oc = JSON.parse(run.fileContent("/etc/openclaw/openclaw.json"));
+    assert.deepEqual(Object.keys(oc.models.providers), ["anthropic"]);
+    assert.equal(oc.models.providers.anthropic.baseUrl, "https://api.anthropic.com");
+    assert.deepEqual(oc.models.providers.anthropic.models.map((m: { id: string }) => m.id), ["claude-opus-4-6", "claude-sonnet-4-5-20250929"]);
+    assert.deepEqual(oc.agents.defaults.model, { primary: "anthropic/claude-opus-4-6", fallbacks: ["anthropic/claude-sonnet-4-5-20250929"] });
+    const keyRef = JSON.stringify(oc.models.providers.anthropic.apiKey);
+    const keyFile = Object.values(oc.secrets.providers as Record<string, { path: string }>).map((p) => p.path).find((p) => p.endsWith("/anthropic-api-key"));
+    assert.ok(keyFile && keyRef.includes("file"), `${keyRef} ${keyFile}`);
+    const secrets = ofType(run, "secret:Secret").map((r) => String(r.inputs["name"]));
+    assert.ok(secrets.some((n) => n.includes("anthropic-api-key")), secrets.join(" "));
+    const squid = run.fileContent("/etc/squid/squid.conf");
+    assert.match(squid, /^acl allowlist dstdomain -n \.anthropic\.com api\.telegram\.org$/m);
+    assert.doesNotMatch(squid, /litellm|internal_host/);
+  });
+  test("LiteLLM and direct models together, or neither, are refused naming the key", () => {
+    const both = runRender(["--stack", "both", "--config", writeStackFile(swarmConfig({ models: [{ provider: "anthropic", model: "claude-opus-4-6" }] }))]);
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /openclaw:models: remove it, or remove openclaw:litellm/);
+    const neither = runRender(["--stack", "neither", "--config", writeStackFile(withoutLitellm(swarmConfig()))]);
+    assert.notEqual(neither.status, 0);
+    assert.match(neither.stderr, /openclaw:litellm: required key is missing: set openclaw:litellm .* or openclaw:models/);
+    const keyless = runRender(["--stack", "keyless", "--config", writeStackFile(withoutLitellm(swarmConfig({ models: [{ provider: "openai", model: "gpt-5" }] })))]);
+    assert.notEqual(keyless.status, 0);
+    assert.match(keyless.stderr, /openclaw:providerApiKeys\.openai: required key is missing/);
   });
 });
 

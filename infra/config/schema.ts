@@ -220,6 +220,25 @@ const backupSchema = z.strictObject({
 
 const providerKeys = z.partialRecord(providerName, secretString);
 
+/** A model a gateway calls directly (tailscale-host; a swarm without LiteLLM): the provider's own API. */
+const directModelSchema = z.strictObject({
+  /** Chat providers only: voyage (embeddings) is LiteLLM's, not an agent's. */
+  provider: z.enum(CHAT_PROVIDER_NAMES as [ProviderName, ...ProviderName[]]),
+  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected the provider's model id such as claude-opus-4-6"),
+});
+
+/** Every model's provider has a key, no key goes unused, and no model is listed twice. */
+function checkDirectModels(cfg: { models: { provider: ProviderName; model: string }[]; providerApiKeys: Partial<Record<ProviderName, unknown>> }, ctx: z.RefinementCtx): void {
+  const ids = cfg.models.map((m) => `${m.provider}/${m.model}`);
+  cfg.models.forEach((m, i) => {
+    if (ids.indexOf(ids[i]!) !== i) issue(ctx, ["models", i], `duplicate model ${ids[i]}`);
+    if (cfg.providerApiKeys[m.provider] === undefined) issue(ctx, ["providerApiKeys", m.provider], `required key is missing (model ${ids[i]} uses provider ${m.provider})`);
+  });
+  for (const provider of Object.keys(cfg.providerApiKeys)) {
+    if (!cfg.models.some((m) => m.provider === provider)) issue(ctx, ["providerApiKeys", provider], "no model in openclaw:models uses this provider: remove it");
+  }
+}
+
 // ---------------------------------------------------------------- cross-key checks
 
 interface CommonValues {
@@ -388,7 +407,10 @@ const swarmSchema = z.strictObject({
   }).prefault({}),
   domain,
   cloudflareZoneId: cloudflareZone.cloudflareZoneId,
-  litellm: litellmSchema,
+  /** LiteLLM, "if configured" (the swarm seeds have none): it routes litellm.models and holds the provider keys. */
+  litellm: litellmSchema.optional(),
+  /** Without LiteLLM, the gateways call these directly (first = primary, rest = fallbacks), keys as Swarm secrets. */
+  models: z.array(directModelSchema).min(1, "expected at least one model: the first is the agent's primary, the rest its fallbacks").optional(),
   providerApiKeys: providerKeys,
   backup: backupSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
@@ -417,9 +439,14 @@ const swarmSchema = z.strictObject({
   }
   checkNetworks({ networks: { overlaySubnet: cfg.overlaySubnet, egressSubnet: cfg.egressSubnet, proxy: cfg.ingress.mode === "caprover" ? cfg.ingress.caproverSubnet ?? cfg.ingress.proxySubnet : cfg.ingress.proxySubnet } }, ctx);
   checkGatewayImage(cfg, ctx);
-  checkModels(cfg, ctx);
+  if (cfg.litellm && cfg.models) issue(ctx, ["models"], "remove it, or remove openclaw:litellm: with LiteLLM the gateways call only LiteLLM, which routes litellm.models");
+  if (!cfg.litellm && !cfg.models) {
+    issue(ctx, ["litellm"], "required key is missing: set openclaw:litellm (LiteLLM routes the models) or openclaw:models (the gateways call the providers directly)");
+  }
+  if (cfg.litellm) checkModels({ litellm: cfg.litellm, providerApiKeys: cfg.providerApiKeys }, ctx);
+  else if (cfg.models) checkDirectModels({ models: cfg.models, providerApiKeys: cfg.providerApiKeys }, ctx);
   checkInstances(cfg, ctx);
-  checkExtraDomains(cfg, cfg.litellm.models, ctx, cfg.otel && !otlpEndpointProblem(cfg.otel.exporterEndpoint) ? cfg.otel.exporterEndpoint : undefined);
+  checkExtraDomains(cfg, cfg.litellm?.models ?? cfg.models ?? [], ctx, cfg.otel && !otlpEndpointProblem(cfg.otel.exporterEndpoint) ? cfg.otel.exporterEndpoint : undefined);
 }).transform(withGatewayImage);
 
 // ---------------------------------------------------------------- tailscale-host (seeds 003/004)
@@ -471,25 +498,6 @@ const hostGatewaySchema = z.strictObject({
   onePassword: z.strictObject({ vault: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, "expected a 1Password vault name") }).optional(),
 });
 
-/** A model the host gateway calls directly (no LiteLLM on this topology): the provider's own API. */
-const hostModelSchema = z.strictObject({
-  /** Chat providers only: voyage (embeddings) is LiteLLM's, not an agent's. */
-  provider: z.enum(CHAT_PROVIDER_NAMES as [ProviderName, ...ProviderName[]]),
-  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected the provider's model id such as claude-opus-4-6"),
-});
-
-/** Every model's provider has a key, no key goes unused, and no model is listed twice. */
-function checkHostModels(cfg: { models: { provider: ProviderName; model: string }[]; providerApiKeys: Partial<Record<ProviderName, unknown>> }, ctx: z.RefinementCtx): void {
-  const ids = cfg.models.map((m) => `${m.provider}/${m.model}`);
-  cfg.models.forEach((m, i) => {
-    if (ids.indexOf(ids[i]!) !== i) issue(ctx, ["models", i], `duplicate model ${ids[i]}`);
-    if (cfg.providerApiKeys[m.provider] === undefined) issue(ctx, ["providerApiKeys", m.provider], `required key is missing (model ${ids[i]} uses provider ${m.provider})`);
-  });
-  for (const provider of Object.keys(cfg.providerApiKeys)) {
-    if (!cfg.models.some((m) => m.provider === provider)) issue(ctx, ["providerApiKeys", provider], "no model in openclaw:models uses this provider: remove it");
-  }
-}
-
 // No containers or LiteLLM on this topology: their keys (images, egress limits, rotation.litellmMasterKey) are not offered.
 // Squid runs as the distribution's service (components/hostEgressProxy.ts): only its allowlist is config.
 const { images: _images, egress: _egress, ...hostCommon } = common;
@@ -504,13 +512,13 @@ const tailscaleHostSchema = z.strictObject({
   hostGateway: hostGatewaySchema.prefault({}),
   firewall: hostFirewallSchema.prefault({}),
   /** The agent's models, called directly: the first is the primary, the rest its fallbacks in order. */
-  models: z.array(hostModelSchema).min(1, "expected at least one model: the first is the agent's primary, the rest its fallbacks"),
+  models: z.array(directModelSchema).min(1, "expected at least one model: the first is the agent's primary, the rest its fallbacks"),
   providerApiKeys: providerKeys,
   opServiceAccountToken: secretString.optional(),
   backup: backupSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
   checkInstances(cfg, ctx);
-  checkHostModels(cfg, ctx);
+  checkDirectModels(cfg, ctx);
   checkExtraDomains(cfg, cfg.models, ctx);
   cfg.tailscale.admins.forEach((admin, i) => {
     if (admin.startsWith("group:") && cfg.tailscale.groups[admin] === undefined) {

@@ -1,6 +1,6 @@
 /**
  * The OpenClaw workloads every Docker topology runs — the socket proxy, the
- * Squid egress proxy, LiteLLM and N gateways — planned first (names and
+ * Squid egress proxy, LiteLLM (swarm: if configured) and N gateways — planned first (names and
  * limits, pure, so the capacity check runs before anything registers) and
  * then built from that plan, on whatever targets the topology gives.
  */
@@ -10,6 +10,7 @@ import { LITELLM_PORT, LiteLlm } from "../../components/litellm";
 import { OTLP_HTTP_PORT, OtelCollector } from "../../components/otelCollector";
 import { SocketProxy } from "../../components/socketProxy";
 import { requiredDomains, SingleVpsConfig, SwarmConfig } from "../../infra/config/schema";
+import { directModelRouting } from "../../infra/providers";
 import { PublicRoute } from "../../infra/publicRoutes";
 import { NetworkAttachment, WorkloadTarget } from "../../infra/workload";
 
@@ -26,7 +27,8 @@ export interface Sizing {
 export interface WorkloadPlan {
   socketProxy: Sizing;
   egress: Sizing;
-  litellm: Sizing;
+  /** Absent on a swarm without `openclaw:litellm`: the gateways call the providers directly. */
+  litellm?: Sizing;
   gateways: (Sizing & { instance: string; dataRoot: string })[];
   /** Swarm only, when `openclaw:otel` is set. */
   otelCollector?: Sizing & { exporterEndpoint: string; image: string };
@@ -37,7 +39,7 @@ export function planWorkloads(config: DockerTopologyConfig): WorkloadPlan {
   return {
     socketProxy: sized("openclaw-docker-proxy", config.socketProxy),
     egress: sized("openclaw-egress", config.egress),
-    litellm: sized("openclaw-litellm", config.litellm),
+    ...(config.litellm ? { litellm: sized("openclaw-litellm", config.litellm) } : {}),
     gateways: config.gateway.instances.map((i) => ({ ...sized(`openclaw-${i.name}`, config.gateway), instance: i.name, dataRoot: `/srv/openclaw/${i.name}` })),
     ...(config.topology === "swarm" && config.otel
       ? { otelCollector: { ...sized("openclaw-otel-collector", config.otel), exporterEndpoint: config.otel.exporterEndpoint, image: config.images.otelCollector } }
@@ -47,7 +49,7 @@ export function planWorkloads(config: DockerTopologyConfig): WorkloadPlan {
 
 /** Every planned container, for the capacity check. */
 export function plannedContainers(plan: WorkloadPlan): { name: string; memoryMb: number }[] {
-  return [plan.socketProxy, plan.egress, plan.litellm, ...plan.gateways, ...(plan.otelCollector ? [plan.otelCollector] : [])]
+  return [plan.socketProxy, plan.egress, ...(plan.litellm ? [plan.litellm] : []), ...plan.gateways, ...(plan.otelCollector ? [plan.otelCollector] : [])]
     .map(({ name, memoryMb }) => ({ name, memoryMb }));
 }
 
@@ -75,7 +77,7 @@ export interface WorkloadPlacement {
 export interface OpenclawWorkloads {
   socketProxy: SocketProxy;
   egress: EgressProxy;
-  litellm: LiteLlm;
+  litellm?: LiteLlm;
   gateways: Gateway[];
   otelCollector?: OtelCollector;
 }
@@ -92,12 +94,14 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
   });
 
   const otel = plan.otelCollector;
+  const litellmModels = config.litellm?.models;
+  const directModels = config.topology === "swarm" && !litellmModels ? config.models : undefined;
   const egress = new EgressProxy(plan.egress.name, {
-    // The collector's backend: its exporter's only way out.
-    allowDomains: [...requiredDomains(config.litellm.models, config.channelTokens, otel?.exporterEndpoint), ...config.egress.extraDomains],
+    // The models' providers (LiteLLM's or the gateways' own calls) and the collector's backend: their only way out.
+    allowDomains: [...requiredDomains(litellmModels ?? directModels ?? [], config.channelTokens, otel?.exporterEndpoint), ...config.egress.extraDomains],
     clientSubnets: [at.internalSubnet],
     // proxy.proxyUrl clears NO_PROXY, so the gateways' calls to LiteLLM (and to the collector) arrive here.
-    internalDestinations: [{ host: plan.litellm.name, port: LITELLM_PORT }, ...(otel ? [{ host: otel.name, port: OTLP_HTTP_PORT }] : [])],
+    internalDestinations: [...(plan.litellm ? [{ host: plan.litellm.name, port: LITELLM_PORT }] : []), ...(otel ? [{ host: otel.name, port: OTLP_HTTP_PORT }] : [])],
     image: config.images.egressProxy,
     internalNetwork: at.internal,
     egressNetwork: at.egress,
@@ -106,9 +110,9 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
     target: at.target(plan.egress.name),
   });
 
-  const litellm = new LiteLlm(plan.litellm.name, {
+  const litellm = plan.litellm && litellmModels && new LiteLlm(plan.litellm.name, {
     image: config.images.litellm,
-    models: config.litellm.models,
+    models: litellmModels,
     providerApiKeys: config.providerApiKeys,
     egressProxyUrl: egress.url,
     network: at.internal,
@@ -139,12 +143,13 @@ export function buildWorkloads(config: DockerTopologyConfig, plan: WorkloadPlan,
       dataRoot: g.dataRoot,
       docker: socketProxy.access[g.instance]!,
       egressProxyUrl: egress.url,
-      modelProxy: {
+      modelProxy: litellm && litellmModels && {
         baseUrl: litellm.url,
         apiKey: litellm.masterKey,
-        models: config.litellm.models.map((m) => m.name),
-        primary: config.litellm.models[0]!.name,
+        models: litellmModels.map((m) => m.name),
+        primary: litellmModels[0]!.name,
       },
+      directModels: directModels && directModelRouting(directModels, config.providerApiKeys),
       telegram: botToken === undefined ? undefined : { botToken, allowFrom: instances[i]!.telegram?.allowFrom ?? [] },
       telemetryEndpoint: otelCollector?.endpoint,
       sandbox: config.gateway.sandbox,
