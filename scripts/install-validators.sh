@@ -71,6 +71,10 @@ if [[ "$("${TOOLS_DIR}/bin/actionlint" -version 2>/dev/null | head -n 1)" != "${
     "${go_bin}" install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
 fi
 
+# The OpenTelemetry collector at the pinned image's release, built with the
+# Collector Builder from the Go module proxy (the image cannot be pulled here).
+bash scripts/build-otelcol.sh
+
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"
 
