@@ -1,6 +1,7 @@
 /**
  * Stand-ins for every image the stacks run, built without any registry from
- * the same software at the pinned versions (Debian packages, npm, PyPI), with
+ * the same software at the pinned versions (Debian packages, npm, PyPI; the
+ * OpenTelemetry collector from the Go module proxy: scripts/build-otelcol.sh), with
  * the recipes in tests/images/. Each image is saved as a tarball under the
  * cache root, named by a hash of everything that goes into it, and loaded into
  * a test VPS over SSH. A stack uses them through `openclaw:images.*`, exactly
