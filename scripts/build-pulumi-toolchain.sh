@@ -8,6 +8,8 @@
 # Usage: scripts/build-pulumi-toolchain.sh        build everything, print the bin directory last
 #        scripts/build-pulumi-toolchain.sh cli    build only the CLI (what CI needs today)
 #        scripts/build-pulumi-toolchain.sh --bin  only print the bin directory
+#        scripts/build-pulumi-toolchain.sh --go   only fetch the pinned Go, print its go binary
+#                                                 (scripts/build-otelcol.sh builds with it)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -63,6 +65,7 @@ install_go() {
   [[ "$("$GO" env GOVERSION)" == "go${GO_VERSION}" ]]
 }
 install_go
+if [[ "${1:-}" == "--go" ]]; then echo "$GO"; exit 0; fi
 printf '%s\n' "$VERSIONS" >"${PREFIX}/VERSIONS"
 refused=()
 

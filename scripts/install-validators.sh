@@ -64,12 +64,16 @@ done < <(jq -er '.openclaw.releases[]' "${VERSIONS}")
 # from the Go module proxy; Go's module and build caches live in the cache root.
 readonly ACTIONLINT_VERSION="v1.7.12"
 if [[ "$("${TOOLS_DIR}/bin/actionlint" -version 2>/dev/null | head -n 1)" != "${ACTIONLINT_VERSION}" ]]; then
-  go_bin="$(command -v go || echo /usr/local/go/bin/go)"
-  [[ -x "${go_bin}" ]] || { echo "install-validators: Go is needed to build actionlint" >&2; exit 1; }
+  # The project's pinned Go (actionlint needs Go >= 1.25; Debian 12's golang-1.19-go only bootstraps it).
+  go_bin="$(bash scripts/build-pulumi-toolchain.sh --go)"
   go_cache="${OPENCLAW_INFRA_CACHE:-/var/cache/openclaw-infra}/go"
   GOBIN="${TOOLS_DIR}/bin" GOMODCACHE="${go_cache}/mod" GOCACHE="${go_cache}/build" GOFLAGS=-modcacherw \
     "${go_bin}" install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
 fi
+
+# The OpenTelemetry collector at the pinned image's release, built with the
+# Collector Builder from the Go module proxy (the image cannot be pulled here).
+bash scripts/build-otelcol.sh
 
 "${TOOLS_DIR}/node24/node_modules/node-linux-${node_arch}/bin/node" --version
 echo "install-validators: tools ready in ${TOOLS_DIR}"

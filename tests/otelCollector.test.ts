@@ -2,15 +2,18 @@
  * The OpenTelemetry collector's rendered config and the endpoint rule the
  * config model and the renderer share. The stack-level properties (pinned,
  * internal network only, allowlist, OpenClaw's diagnostics.otel) are in
- * tests/swarmStack.test.ts. No collector binary is reachable here (no image
- * registry; the module proxy serves the collector builder, not a built
- * distribution), so the config is checked for shape, not by the collector.
+ * tests/swarmStack.test.ts, which also runs the real collector's `validate`
+ * on the rendered config: scripts/build-otelcol.sh builds it at the pinned
+ * release with the OpenTelemetry Collector Builder (the published image cannot
+ * be pulled here).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { renderOtelCollectorConfig } from "../components/otelCollector";
 import { otlpEndpointProblem } from "../infra/config/schema";
+import { DEFAULT_IMAGES } from "../infra/versions";
+import { missingTools, OTELCOL_BINARY, OTELCOL_VERSION, PROJECT_ROOT, run } from "./support/tools";
 
 describe("OtelCollector", () => {
   test("OTLP/HTTP in on 4318; every signal memory-limited, batched, exported over OTLP/HTTP through the proxy", () => {
@@ -45,5 +48,13 @@ describe("OtelCollector", () => {
       else assert.match(found ?? "", problem, endpoint);
     }
     assert.throws(() => renderOtelCollectorConfig({ exporterEndpoint: "http://otlp.example.net", egressProxyUrl: "http://e:3128" }), /https/);
+  });
+
+  test("the collector the tests run is the one scripts/build-otelcol.sh builds, at the pinned image's release", { skip: missingTools("scripts/build-otelcol.sh --path", ["jq"]) }, () => {
+    assert.equal(DEFAULT_IMAGES.otelCollector, `otel/opentelemetry-collector-contrib:${OTELCOL_VERSION}`);
+    const printed = run("bash", ["scripts/build-otelcol.sh", "--path"], { cwd: PROJECT_ROOT });
+    assert.equal(printed.status, 0, printed.stderr);
+    assert.equal(printed.stdout.trim(), OTELCOL_BINARY);
+    assert.match(OTELCOL_BINARY, new RegExp(`/otelcol-${OTELCOL_VERSION.replace(/\./g, "\\.")}/otelcol-contrib$`));
   });
 });

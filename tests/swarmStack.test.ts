@@ -10,13 +10,13 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { TRUSTED_CONSTRAINT } from "../components/swarmCluster";
 import { imagePinProblem } from "../infra/images";
 import { looksLikeSecretName } from "../infra/secrets";
 import { checkOpenclawConfig, describeFindings } from "./support/openclaw";
 import { RenderedResourceJson, RenderRun, runRender, writeStackFile } from "./support/render";
-import { findTool, missingTools, PROJECT_ROOT, run as runTool } from "./support/tools";
+import { findTool, missingTools, OTELCOL_VERSION, PROJECT_ROOT, run as runTool } from "./support/tools";
 
 const KNOWN = { anthropic: "sk-ant-KNOWN-PLAINTEXT-swarm-7f3e", telegram: "7003:KNOWN-PLAINTEXT-swarm-telegram" };
 
@@ -262,6 +262,35 @@ describe("the OpenTelemetry collector (seed 001)", () => {
     });
     assert.deepEqual(oc.plugins, { allow: ["telegram", "diagnostics-otel"], entries: { "diagnostics-otel": { enabled: true } } });
     assert.equal(JSON.parse(renderOf("caprover").fileContent("/etc/openclaw/openclaw.json")).diagnostics, undefined);
+  });
+  describe("the real collector (scripts/build-otelcol.sh) takes the rendered config", { skip: missingTools("otelcol validate on the swarm render", ["otelcol"]) }, () => {
+    const validate = (config: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), "otelcol-")), "config.yaml");
+      writeFileSync(file, config);
+      return runTool(findTool("otelcol")!, ["validate", `--config=${file}`]);
+    };
+    const rendered = () => renderOf("otel").fileContent("/etc/otelcol-contrib/config.yaml");
+
+    test("`otelcol validate` accepts the render's collector config", () => {
+      const result = validate(rendered());
+      assert.equal(result.status, 0, result.stderr);
+    });
+    test("and refuses one whose exporter it does not have: the check can fail", () => {
+      const config = parseYaml(rendered());
+      config.exporters = { otlp: config.exporters.otlphttp };
+      for (const pipeline of Object.values(config.service.pipelines) as { exporters: string[] }[]) pipeline.exporters = ["otlp"];
+      const result = validate(stringifyYaml(config));
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, /'exporters' unknown type: "otlp"/);
+    });
+    test("the binary is the pinned release and holds exactly the components the render uses", () => {
+      const components = parseYaml(runTool(findTool("otelcol")!, ["components"]).stdout);
+      assert.equal(components.buildinfo.version, OTELCOL_VERSION);
+      const config = parseYaml(rendered());
+      const names = (list: { name: string }[]) => list.map((c) => c.name).sort();
+      for (const kind of ["receivers", "processors", "exporters"]) assert.deepEqual(names(components[kind]), Object.keys(config[kind]).sort(), kind);
+      assert.deepEqual([components.connectors, components.extensions], [[], []]);
+    });
   });
   test("an endpoint the egress proxy cannot carry is refused naming the key", () => {
     for (const [endpoint, why] of [["http://otlp.example.net", /expected https/], ["https://otlp.example.net:4318", /port 443/], ["https://203.0.113.9/otlp", /DNS name/], ["https://u:p@otlp.example.net", /credentials/]] as const) {

@@ -1,6 +1,7 @@
 /**
  * Stand-ins for every image the stacks run, built without any registry from
- * the same software at the pinned versions (Debian packages, npm, PyPI), with
+ * the same software at the pinned versions (Debian packages, npm, PyPI; the
+ * OpenTelemetry collector from the Go module proxy: scripts/build-otelcol.sh), with
  * the recipes in tests/images/. Each image is saved as a tarball under the
  * cache root, named by a hash of everything that goes into it, and loaded into
  * a test VPS over SSH. A stack uses them through `openclaw:images.*`, exactly
@@ -20,7 +21,7 @@ import { join } from "node:path";
 import { SANDBOX_IMAGE } from "../../components/socketProxy";
 import { parseImageRef } from "../../infra/images";
 import { DEFAULT_IMAGES, NODE24_VERSION, OPENCLAW_VERSION } from "../../infra/versions";
-import { CACHE_ROOT, debianMirror, PROJECT_ROOT, TOOLS_DIR } from "./tools";
+import { CACHE_ROOT, debianMirror, OTELCOL_BINARY, PROJECT_ROOT, TOOLS_DIR } from "./tools";
 import { unmountAllUnder, VpsHost } from "./vps";
 
 /** A registry name no one can resolve: the tags say "private registry", the images only ever arrive by `docker load`. */
@@ -44,7 +45,7 @@ export const STANDIN_VERSIONS = {
   dockerCli: "20.10.24",
 } as const;
 
-type ImageKey = "base" | "node24" | "gateway" | "socketProxy" | "egressProxy" | "caddy" | "litellm" | "sandbox";
+type ImageKey = "base" | "node24" | "gateway" | "socketProxy" | "egressProxy" | "caddy" | "litellm" | "sandbox" | "otelCollector";
 
 interface Recipe {
   tag: string;
@@ -56,6 +57,8 @@ interface Recipe {
   npm?: [string, string][];
   /** RUN steps download (apt, pip): build with the machine's network. */
   network?: boolean;
+  /** Files from outside the clone copied into the build context: [context name, path]; their content is in the hash. */
+  files?: [string, string][];
 }
 
 /** How the base image is made (debootstrap → docker import); its hash covers exactly this. */
@@ -77,6 +80,11 @@ export const RECIPES: Record<ImageKey, Recipe> = {
   litellm: { tag: `${TEST_REGISTRY}/litellm:v${STANDIN_VERSIONS.litellm}`, recipe: "litellm", parent: "base", args: { LITELLM_VERSION: STANDIN_VERSIONS.litellm }, network: true },
   // Not a stack role: OpenClaw's default sandbox image, under the local name OpenClaw (and the socket proxy's policy) expect.
   sandbox: { tag: SANDBOX_IMAGE, recipe: "sandbox", parent: "base", args: {}, network: true },
+  // Tagged as the pinned published image itself: built here from scripts/build-otelcol.sh's binary (no parent, FROM scratch).
+  otelCollector: {
+    tag: DEFAULT_IMAGES.otelCollector, recipe: "otelcol", args: {},
+    files: [["otelcol-contrib", OTELCOL_BINARY], ["ca-certificates.crt", "/etc/ssl/certs/ca-certificates.crt"]],
+  },
 };
 
 /** The stack roles these images stand in for (`openclaw:images.<role>`). */
@@ -97,6 +105,7 @@ export function imageHash(key: ImageKey): string {
   const r = RECIPES[key];
   const h = createHash("sha256").update(JSON.stringify({ key, tag: r.tag, args: r.args, npm: r.npm ?? [], parent: r.parent ? imageHash(r.parent) : null }));
   if (r.recipe) for (const f of filesIn(join(RECIPES_DIR, r.recipe))) h.update(f.slice(RECIPES_DIR.length)).update(readFileSync(f));
+  for (const [name, path] of r.files ?? []) h.update(name).update(readFileSync(path));
   return h.digest("hex").slice(0, 16);
 }
 
@@ -226,7 +235,8 @@ function buildFromRecipe(env: NodeJS.ProcessEnv, key: ImageKey): void {
         cpSync(installed, join(context, folder), { recursive: true, verbatimSymlinks: true });
       }
     }
-    const args = Object.entries({ ...r.args, BASE: RECIPES[r.parent!].tag }).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+    for (const [name, path] of r.files ?? []) cpSync(path, join(context, name));
+    const args = Object.entries({ ...r.args, ...(r.parent ? { BASE: RECIPES[r.parent].tag } : {}) }).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
     run("docker", ["build", "-q", ...(r.network ? ["--network", "host"] : []), ...args, "-t", r.tag, context], env);
   } finally {
     rmSync(context, { recursive: true, force: true });

@@ -4,7 +4,9 @@
  * socket-proxy stand-in image), so nothing ever leaves the machine:
  *
  *   node standins.js tcp LABEL PORT...     TCP servers: log "hit LABEL <port> <peer>" per connection, greet "LABEL\n"
- *   node standins.js dns '{"name":"ip"}'   DNS server on :53/udp answering A records from the map, NXDOMAIN otherwise
+ *   node standins.js dns '{"name":"ip"}' [ADDRESS]   DNS server on ADDRESS:53/udp (default all) answering A records
+ *                                          from the map, NXDOMAIN otherwise; bind one address where the host has several,
+ *                                          or replies leave from whichever address the route picks and are dropped
  *   node standins.js connect PROXY HOST:PORT   CONNECT through an HTTP proxy; prints {"status":..,"greeting":..}
  *   node standins.js direct HOST PORT      plain TCP; prints {"connected":true|false,"error":..}
  */
@@ -62,7 +64,7 @@ if (mode === "tcp") {
     console.log(`query ${name} ${qtype} -> ${answer ? ip : "none"}`);
     server.send(Buffer.concat(parts), peer.port, peer.address);
   });
-  server.bind(53, "0.0.0.0");
+  server.bind(53, args[1] ?? "0.0.0.0");
 } else if (mode === "connect") {
   const [proxy, target] = args;
   const [proxyHost, proxyPort] = (proxy ?? "").split(":");

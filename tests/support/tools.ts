@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../../infra/versions";
+import { DEFAULT_IMAGES, OPENCLAW_RELEASES, OPENCLAW_VERSION } from "../../infra/versions";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 /** Caches live outside the clone, so a fresh clone on the same machine reuses them (scripts/install-validators.sh uses the same root). */
@@ -23,12 +23,18 @@ export function openclawCli(release: string): string {
   return join(TOOLS_DIR, `openclaw-${release}/node_modules/openclaw/openclaw.mjs`);
 }
 
+/** The collector release the pinned image's tag names (scripts/build-otelcol.sh reads the same tag). */
+export const OTELCOL_VERSION = /:(\d+\.\d+\.\d+)$/.exec(DEFAULT_IMAGES.otelCollector)?.[1] ?? "";
+/** Where scripts/build-otelcol.sh puts the collector it builds at that release (`--path` prints the same). */
+export const OTELCOL_BINARY = join(TOOLS_DIR, `otelcol-${OTELCOL_VERSION}/otelcol-contrib`);
+
 /** Tools from the project's tool cache (scripts/install-validators.sh): `openclaw` is the default release's CLI, `openclaw@<release>` each release's. */
 const CACHED_TOOLS: Record<string, string> = {
   node24: join(TOOLS_DIR, `node24/node_modules/node-linux-${NODE_ARCH}/bin/node`),
   openclaw: openclawCli(OPENCLAW_VERSION),
   ...Object.fromEntries(OPENCLAW_RELEASES.map((r) => [`openclaw@${r}`, openclawCli(r)])),
   actionlint: join(TOOLS_DIR, "bin/actionlint"),
+  otelcol: OTELCOL_BINARY,
 };
 
 const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
