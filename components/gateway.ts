@@ -14,7 +14,7 @@ import { SandboxConfig } from "../infra/config/schema";
 import { PublicRoute } from "../infra/publicRoutes";
 import { generatedSecret } from "../infra/secrets";
 import { deployWorkload, dockerResourceOptions, hostPathFor, NetworkAttachment, nodeHttpHealthcheck, SECRETS_DIR, WorkloadTarget } from "../infra/workload";
-import { GatewayExposure, ModelProviderEntry, ModelRouting, renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import { DirectModels, directModelFiles, GatewayExposure, ModelRouting, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 import type { GatewayDockerAccess } from "./socketProxy";
 
 /** The official image runs as uid 1000 with HOME=/home/node. */
@@ -46,7 +46,7 @@ export interface GatewayArgs {
   /** LiteLLM: the one provider the gateway sees. */
   modelProxy?: { baseUrl: string; apiKey: pulumi.Input<string>; models: string[]; primary: string };
   /** Without LiteLLM: the providers the gateway calls itself, each key a secret file (directModelRouting). */
-  directModels?: { providers: (Omit<ModelProviderEntry, "apiKeyFile"> & { apiKey: pulumi.Input<string> })[]; primary: string; fallbacks: string[] };
+  directModels?: DirectModels<pulumi.Input<string>>;
   telegram?: { botToken: pulumi.Input<string>; allowFrom: string[] };
   /** OTLP/HTTP collector base URL: traces and metrics go there (OtelCollector.endpoint). */
   telemetryEndpoint?: string;
@@ -99,11 +99,7 @@ export class Gateway extends pulumi.ComponentResource {
         primary: `litellm/${args.modelProxy.primary}`,
         fallbacks: [],
       }
-      : args.directModels && {
-        providers: args.directModels.providers.map(({ apiKey: _key, ...entry }) => ({ ...entry, apiKeyFile: providerKeyFile(entry.id) })),
-        primary: args.directModels.primary,
-        fallbacks: args.directModels.fallbacks,
-      };
+      : args.directModels && directModelFiles(args.directModels, providerKeyFile);
     this.openclawConfig = renderOpenclawConfig({
       port: args.port,
       exposure: args.exposure,

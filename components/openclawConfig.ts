@@ -61,6 +61,25 @@ export interface ModelRouting {
   fallbacks: string[];
 }
 
+/** A provider the gateway calls itself (no LiteLLM), with its key; each topology writes the key where it keeps secrets. */
+export type KeyedModelProvider<K> = Omit<ModelProviderEntry, "apiKeyFile"> & { apiKey: K };
+
+/** The agent's direct routing as config gives it (infra/providers.ts directModelRouting builds it). */
+export interface DirectModels<K> {
+  providers: KeyedModelProvider<K>[];
+  primary: string;
+  fallbacks: string[];
+}
+
+/** The routing openclaw.json names: each provider's key by the file `keyFile(provider id)` it is written to. */
+export function directModelFiles<K>(models: DirectModels<K>, keyFile: (providerId: string) => string): ModelRouting {
+  return {
+    providers: models.providers.map(({ apiKey: _key, ...entry }) => ({ ...entry, apiKeyFile: keyFile(entry.id) })),
+    primary: models.primary,
+    fallbacks: models.fallbacks,
+  };
+}
+
 const keyProvider = (providerId: string) => `${providerId.replace(/[^a-z0-9]/g, "")}key`;
 
 /** OpenClaw's OTLP exporter plugin id. */

@@ -26,7 +26,7 @@ import { hostFile } from "../infra/files";
 import { asRoot, Host } from "../infra/hosts";
 import { generatedSecret } from "../infra/secrets";
 import { HOST_NODE, HOST_NPM, OPENCLAW_RELEASE_INTEGRITY } from "../infra/versions";
-import { ModelProviderEntry, renderOpenclawConfig, renderSoul } from "./openclawConfig";
+import { DirectModels, directModelFiles, renderOpenclawConfig, renderSoul } from "./openclawConfig";
 import { renderSocketProxyPolicy, socketProxyServerSource } from "./socketProxy";
 import { cpuQuota, ServiceUnitSpec, SystemdUnit } from "./systemdUnit";
 
@@ -58,6 +58,9 @@ export interface HostInstance {
   name: string;
   port: number;
 }
+
+/** The credential a provider's key is loaded as by every gateway unit. */
+const providerKeyCredential = (providerId: string) => `${providerId}-api-key`;
 
 /** Every per-instance name and path, derived from the instance name in one place. */
 export function instancePaths(name: string) {
@@ -487,11 +490,6 @@ export function dockerProxyUnitSpec(o: { instance: string; memoryMb: number; cpu
   };
 }
 
-/** A model provider the gateways call directly, with its key (written root-only, handed to each unit as a credential). */
-export interface HostModelProvider extends Omit<ModelProviderEntry, "apiKeyFile"> {
-  apiKey: pulumi.Input<string>;
-}
-
 export interface OpenclawHostArgs {
   host: Host;
   version: string;
@@ -499,8 +497,9 @@ export interface OpenclawHostArgs {
   instances: HostInstance[];
   /** Tailnet origins per instance (`https://<host>.<tailnet>:<port>`), for the Control UI. */
   origins: string[];
-  /** The providers every instance may call and the agent's model choice (`<provider>/<model>`). */
-  models: { providers: HostModelProvider[]; primary: string; fallbacks: string[] };
+  /** The providers every instance may call and the agent's model choice (`<provider>/<model>`); each key is
+   * written root-only and handed to each unit as the credential `<provider>-api-key`. */
+  models: DirectModels<pulumi.Input<string>>;
   /** Telegram bot per instance name; instances without one have no channel. */
   telegram: Record<string, { botToken: pulumi.Input<string>; allowFrom: string[] }>;
   /** The loopback egress proxy: the units' only way out (HostEgressProxy.url). */
@@ -542,7 +541,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
     const proxyServer = placed("socket-proxy", HOST_PATHS.socketProxy, socketProxyServerSource(), "0444");
     // One root-only file per provider key, loaded by every gateway unit as the credential <id>-api-key.
     const providerKeys = args.models.providers.map((provider) => {
-      const credentialName = `${provider.id}-api-key`;
+      const credentialName = providerKeyCredential(provider.id);
       const path = `${HOST_PATHS.credentials}/${credentialName}`;
       return {
         provider, credentialName, path,
@@ -570,11 +569,7 @@ export class OpenclawHost extends pulumi.ComponentResource {
         exposure: { kind: "tailscale-serve" },
         allowedOrigins: [args.origins[index]!],
         gatewayTokenFile: args.onePassword ? undefined : p.tokenCredential,
-        models: {
-          providers: providerKeys.map(({ provider: { apiKey: _key, ...entry }, credentialName }) => ({ ...entry, apiKeyFile: p.credential(credentialName) })),
-          primary: args.models.primary,
-          fallbacks: args.models.fallbacks,
-        },
+        models: directModelFiles(args.models, (id) => p.credential(providerKeyCredential(id))),
         egressProxyUrl: args.egressProxyUrl,
         workspace: p.workspace,
         sandboxWorkspaceRoot: p.sandboxes,
