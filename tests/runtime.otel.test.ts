@@ -21,8 +21,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
@@ -31,7 +30,8 @@ import { createService, dockerApi, RenderApplier } from "./support/apply";
 import { loadImages, RECIPES } from "./support/images";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
 import { runtimeSkip } from "./support/runtime";
-import { missingTools, PROJECT_ROOT, run } from "./support/tools";
+import { makeTestTls, TestTls } from "./support/tls";
+import { missingTools, PROJECT_ROOT, waitFor } from "./support/tools";
 import { bootVps, VpsCluster, VpsHost } from "./support/vps";
 
 const skip = runtimeSkip("runtime: otel collector") ?? missingTools("runtime: otel collector", ["otelcol", "openssl"]);
@@ -55,26 +55,11 @@ function payload(q: BackendRequest): Buffer {
   return q.contentEncoding === "gzip" ? gunzipSync(raw) : raw;
 }
 
-/** A CA and a server certificate for both backend names, made for this run. */
-function makeTls(): { dir: string; ca: string; cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "ocot-tls-"));
-  const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => {
-    const r = run("openssl", args);
-    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-  };
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=openclaw-infra otel test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", f("ca.key"), "-out", f("ca.crt"));
-  openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${BACKEND_HOST}`, "-keyout", f("key.pem"), "-out", f("csr.pem"));
-  writeFileSync(f("ext.cnf"), `subjectAltName=DNS:${BACKEND_HOST},DNS:${ELSEWHERE_HOST}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
-  openssl("x509", "-req", "-in", f("csr.pem"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("ext.cnf"), "-out", f("cert.pem"));
-  return { dir, ca: readFileSync(f("ca.crt"), "utf8"), cert: readFileSync(f("cert.pem"), "utf8"), key: readFileSync(f("key.pem"), "utf8") };
-}
 
 describe("runtime: the OpenTelemetry collector exports through the egress proxy only", { skip, timeout: 900_000 }, () => {
   let cluster: VpsCluster;
   let vps: VpsHost;
-  let tls: ReturnType<typeof makeTls>;
+  let tls: TestTls;
   const renders: Record<"allowed" | "elsewhere", RenderRun> = {} as Record<"allowed" | "elsewhere", RenderRun>;
   let applier: RenderApplier;
 
@@ -99,18 +84,9 @@ describe("runtime: the OpenTelemetry collector exports through the egress proxy 
     const script = `fetch("http://${COLLECTOR}:4318/v1/traces",{method:"POST",headers:{"content-type":"application/json"},body:process.argv[1]}).then(r=>console.log(r.status),e=>{console.error(e);process.exit(1)})`;
     return Number((await vps.sshOk(`docker exec ${await taskOf("otlp-client")} node -e '${script}' '${JSON.stringify(body)}'`)).trim());
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, seconds: number): Promise<T> => {
-    const t0 = Date.now();
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() - t0 > seconds * 1000) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
 
   before(async () => {
-    tls = makeTls();
+    tls = makeTestTls({ dirPrefix: "ocot-tls-", caName: "openclaw-infra otel test CA", names: [BACKEND_HOST, ELSEWHERE_HOST] });
     cluster = await bootVps({ hosts: ["nyc"], prefix: "ocot", range: "10.217.0.0/16", sudoUsers: [USER] });
     vps = cluster.host("nyc");
     const t0 = Date.now();

@@ -30,7 +30,7 @@ import { createService, dockerApi, RenderApplier } from "./support/apply";
 import { loadImages, RECIPES } from "./support/images";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
 import { runtimeSkip } from "./support/runtime";
-import { PROJECT_ROOT } from "./support/tools";
+import { PROJECT_ROOT, waitFor } from "./support/tools";
 import { bootVps, VpsCluster, VpsHost } from "./support/vps";
 
 const skip = runtimeSkip("swarm failover on test VPSes");
@@ -69,15 +69,6 @@ describe("failover nyc -> sfo on real VPSes, from the stack's own render", { ski
     if (!id) return undefined;
     const info = (await dockerApi(host, "GET", `/containers/${id}/json`)).body;
     return info.State?.Health?.Status === "healthy" ? id : undefined;
-  };
-  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, seconds: number): Promise<T> => {
-    const t0 = Date.now();
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() - t0 > seconds * 1000) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
   };
 
   before(async () => {

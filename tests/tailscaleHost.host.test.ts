@@ -22,6 +22,7 @@ import { HOST_EGRESS_PACKAGES } from "../components/hostEgressProxy";
 import { DEFAULT_HOST_OUTBOUND } from "../infra/config/schema";
 import { HOST_PATHS, instancePaths } from "../components/openclawHost";
 import { ensureHostNpmCache, NpmCacheServer, serveNpmCache } from "./support/npmCache";
+import { RenderApplier } from "./support/apply";
 import { RenderRun, runRender, writeStackFile } from "./support/render";
 import { missingTools, run } from "./support/tools";
 import { tailscaleHostConfig } from "./support/tailscaleHostConfig";
@@ -88,6 +89,24 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 50 * 60_000 }
     return Object.fromEntries(out.trim().split("\n").map((l) => l.split("=") as [string, string]));
   };
 
+  /** The stack rendered for this host; the stand-in is the operator's registry (infra/npmRegistry.ts reads `npm config get registry`). */
+  const renderFor = (overrides: Record<string, unknown>): RenderRun => {
+    process.env["npm_config_registry"] = `${registry.url}/`;
+    try {
+      const r = runRender(["--stack", "tailscale-host", "--config", writeStackFile(tailscaleHostConfig({ instances: INSTANCES, overrides }))]);
+      assert.equal(r.status, 0, r.stderr);
+      return r;
+    } finally {
+      delete process.env["npm_config_registry"];
+    }
+  };
+  /** Runs the render's remote Command whose name ends with `suffix`, as `pulumi up` would (tests/support/apply.ts). */
+  const runRendered = (r: RenderRun, suffix: string) => {
+    const c = r.resources.find((x) => x.type === "command:remote:Command" && x.name.endsWith(suffix));
+    assert.ok(c, `the render has a command *${suffix}`);
+    return new RenderApplier(r, host, "deploy").runCommand(c.name);
+  };
+
   before(async () => {
     const upstream = operatorNpmRegistry();
     await timed("npm cache fill", async () => ensureHostNpmCache(upstream));
@@ -99,11 +118,7 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 50 * 60_000 }
     // The host trusts the stand-in registry's certificate (curl: the system store; Node: NODE_EXTRA_CA_CERTS for every sudo command).
     await host.sshOk("install -m 0644 /dev/stdin /usr/local/share/ca-certificates/octs-registry.crt && update-ca-certificates >/dev/null", { input: registry.certificate });
     await host.sshOk("printf 'Defaults env_file=/etc/sudo-env-octs\\n' >/etc/sudoers.d/10-octs-ca && chmod 0440 /etc/sudoers.d/10-octs-ca && echo NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt >/etc/sudo-env-octs");
-    // The render names the stand-in as the operator's registry (infra/npmRegistry.ts reads `npm config get registry`).
-    process.env["npm_config_registry"] = `${registry.url}/`;
-    render = runRender(["--stack", "tailscale-host", "--config", writeStackFile(tailscaleHostConfig({ instances: INSTANCES, overrides: { openclawVersion: DEPLOYED } }))]);
-    delete process.env["npm_config_registry"];
-    assert.equal(render.status, 0, render.stderr);
+    render = renderFor({ openclawVersion: DEPLOYED });
     commands = render.resources
       // Left out: tailscale up (no tailnet offline) and `sysctl --system`, whose kernel.* and vm.* keys are not
       // per-namespace: applying them here would change the machine running the tests.
@@ -220,19 +235,15 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 50 * 60_000 }
     const listener = spawn("python3", ["-m", "http.server", String(port), "--bind", cluster.runnerAddress], { stdio: "ignore" });
     /** Places the render's firewall script, then applies it, as `pulumi up` would; returns what the apply printed. */
     const applyFirewallOf = async (r: RenderRun) => {
-      const [place, apply] = ["-firewall-script", "-firewall-apply"].map((suffix) => r.resources.find((x) => x.type === "command:remote:Command" && x.name.endsWith(suffix)));
-      assert.ok(place && apply, "the render places and applies a firewall script");
-      await sh(String(place.inputs["create"]), typeof place.inputs["stdin"] === "string" ? place.inputs["stdin"] : undefined);
-      return sh(String(apply.inputs["create"]));
+      await runRendered(r, "-firewall-script");
+      return (await runRendered(r, "-firewall-apply")).stdout;
     };
     const reaches = async (p: number) => (await ssh(`timeout 5 bash -c '</dev/tcp/${cluster.runnerAddress}/${p}' && echo open || echo closed`)).stdout.trim();
     try {
       await sleep(1000);
       assert.equal(await reaches(443), "open", "443/tcp is on the default allowlist");
       assert.equal(await reaches(port), "closed", `${port}/tcp is not on the default allowlist`);
-      const wider = runRender(["--stack", "tailscale-host", "--config", writeStackFile(tailscaleHostConfig({ instances: INSTANCES,
-        overrides: { firewall: { outbound: [...DEFAULT_HOST_OUTBOUND, { ports: [port], protocol: "tcp" }] } } }))]);
-      assert.equal(wider.status, 0, wider.stderr);
+      const wider = renderFor({ openclawVersion: DEPLOYED, firewall: { outbound: [...DEFAULT_HOST_OUTBOUND, { ports: [port], protocol: "tcp" }] } });
       assert.match(await applyFirewallOf(wider), /firewall: changed/);
       assert.equal(await reaches(port), "open", "the same listener, once its port is listed: the firewall was what refused it");
     } finally {
@@ -292,15 +303,11 @@ describe("tailscale-host on a real systemd host", { skip, timeout: 50 * 60_000 }
     await mark(`written-under-${DEPLOYED}`);
 
     // The upgrade, as `pulumi up` runs it after openclaw:openclawVersion moves to the pinned release.
-    process.env["npm_config_registry"] = `${registry.url}/`;
-    const upgraded = runRender(["--stack", "tailscale-host", "--config", writeStackFile(tailscaleHostConfig({ instances: INSTANCES }))]);
-    delete process.env["npm_config_registry"];
-    assert.equal(upgraded.status, 0, upgraded.stderr);
-    const step = (suffix: string) => upgraded.resources.find((r) => r.type === "command:remote:Command" && r.name.endsWith(suffix))!;
-    const install = await timed("upgrade: release install", () => ssh(String(step(`-release-${OPENCLAW_VERSION}`).inputs["create"])));
-    assert.equal(install.status, 0, `${install.stderr}\nregistry misses: ${registry.misses.join(" ")}`);
+    const upgraded = renderFor({});
+    const install = await timed("upgrade: release install", () => runRendered(upgraded, `-release-${OPENCLAW_VERSION}`));
+    assert.deepEqual(registry.misses, [], "the host asked the stand-in registry for something the cache lacks");
     assert.match(install.stdout, new RegExp(`release ${escapeRe(OPENCLAW_VERSION)}: changed`));
-    assert.match(await timed("upgrade: activate", () => sh(String(step(`-activate-${OPENCLAW_VERSION}`).inputs["create"]))), /active/);
+    assert.match((await timed("upgrade: activate", () => runRendered(upgraded, `-activate-${OPENCLAW_VERSION}`))).stdout, /active/);
     await onRelease(OPENCLAW_VERSION);
     await mark(`written-under-${OPENCLAW_VERSION}`);
 

@@ -13,13 +13,12 @@
  * the rendered containers is changed by hand.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { inspectContainer, waitHealthy } from "./apply";
 import { loadImages, RECIPES, testImagesConfig } from "./images";
 import { declaredHealthSeconds, Runtime, startRuntime } from "./runtime";
-import { run } from "./tools";
+import { makeTestTls } from "./tls";
 
 export const PROVIDER_HOST = "llm.provider.test";
 export const EGRESS_SUBNET = "198.18.12.0/24";
@@ -64,24 +63,9 @@ export interface ModelPath {
   teardown(): number;
 }
 
-/** A CA and a server certificate for the stand-in provider's name, made for this run. */
-function makeTls(): { dir: string; ca: string; cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "ocrm-tls-"));
-  const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => {
-    const r = run("openssl", args);
-    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-  };
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=openclaw-infra test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", f("ca.key"), "-out", f("ca.crt"));
-  openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${PROVIDER_HOST}`, "-keyout", f("key.pem"), "-out", f("csr.pem"));
-  writeFileSync(f("ext.cnf"), `subjectAltName=DNS:${PROVIDER_HOST}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
-  openssl("x509", "-req", "-in", f("csr.pem"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("ext.cnf"), "-out", f("cert.pem"));
-  return { dir, ca: readFileSync(f("ca.crt"), "utf8"), cert: readFileSync(f("cert.pem"), "utf8"), key: readFileSync(f("key.pem"), "utf8") };
-}
 
 export async function startModelPath(options: { standin: { reply: string; command?: string }; socketProxy?: boolean }): Promise<ModelPath> {
-  const tls = makeTls();
+  const tls = makeTestTls({ dirPrefix: "ocrm-tls-", caName: "openclaw-infra test CA", names: [PROVIDER_HOST] });
   const rt = await startRuntime({
     vps: VPS,
     images: ["gateway", "egressProxy", "litellm", "socketProxy"],

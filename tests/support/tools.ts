@@ -79,3 +79,14 @@ export function debianMirror(): string {
   if (result.status !== 0) throw new Error(`scripts/debian-mirror.sh: ${result.stderr.trim()}`);
   return result.stdout.trim();
 }
+
+/** Polls `probe` every 500 ms until it returns a value, which it returns; throws naming `what` after `seconds`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seconds: number): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > seconds * 1000) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
